@@ -1,0 +1,163 @@
+"""kombu helpers that speak nameko's wire format, for processes that do not run nameko
+(workflow activities, the bridge, the CLI, outbox relays).
+
+- publish_event: a nameko event (exchange `<source>.events`, topic, durable; routing key = type),
+  persistent, with publisher confirms.
+- RpcClient: a nameko RPC call (exchange `nameko-rpc`, routing key `<service>.<method>`,
+  body {"args", "kwargs"}, reply {"result", "error"}).
+- serve_rpc: consume `rpc-<service>` and answer like a nameko service would.
+- declare_dead_letter: a `<queue>.dlq` queue plus the arguments that route rejects there.
+"""
+from __future__ import annotations
+
+import socket
+import uuid
+from typing import Callable
+
+import kombu
+from kombu import Connection, Exchange, Queue
+from kombu.pools import producers
+
+RPC_EXCHANGE = Exchange("nameko-rpc", type="topic", durable=True)
+DEAD_LETTER_EXCHANGE = Exchange("netsterk.dlx", type="direct", durable=True)
+
+
+class RemoteError(Exception):
+    """An RPC call whose handler raised. `exc_type` is the remote exception's class name."""
+
+    def __init__(self, exc_type: str, value: str, exc_args=None):
+        super().__init__(f"{exc_type}: {value}")
+        self.exc_type = exc_type
+        self.value = value
+        self.exc_args = exc_args or []
+
+
+class RpcTimeout(Exception):
+    pass
+
+
+class UnknownService(Exception):
+    pass
+
+
+def event_exchange(source: str) -> Exchange:
+    return Exchange(f"{source}.events", type="topic", durable=True, auto_delete=False)
+
+
+def event_queue_name(source: str, event_type: str, consumer: str, method: str) -> str:
+    """The SERVICE_POOL queue name nameko gives an @event_handler(source, event_type)."""
+    return f"evt-{source}-{event_type}--{consumer}.{method}"
+
+
+def connect(uri: str) -> Connection:
+    return Connection(uri, transport_options={"confirm_publish": True}, heartbeat=0)
+
+
+def publish_event(connection: Connection, source: str, event_type: str, body: dict,
+                  *, headers: dict | None = None) -> None:
+    """Publish one nameko-compatible event; returns after the broker confirmed it."""
+    exchange = event_exchange(source)
+    with producers[connection].acquire(block=True, timeout=10) as producer:
+        producer.publish(
+            body, exchange=exchange, routing_key=event_type, serializer="json",
+            delivery_mode=2, declare=[exchange], retry=True,
+            retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5},
+            headers=dict(headers or {}),
+        )
+
+
+def error_payload(exc: BaseException) -> dict:
+    cls = type(exc)
+    return {"exc_type": cls.__name__, "exc_path": f"{cls.__module__}.{cls.__name__}",
+            "exc_args": [str(a) for a in exc.args], "value": str(exc)}
+
+
+class RpcClient:
+    """Blocking nameko-compatible RPC client on its own channel; one per thread."""
+
+    def __init__(self, connection: Connection, *, timeout: float = 30.0, caller: str = "client"):
+        self.connection = connection
+        self.timeout = timeout
+        self.routing_key = str(uuid.uuid4())
+        self.queue = Queue(f"rpc.reply-{caller}-{self.routing_key}", exchange=RPC_EXCHANGE,
+                           routing_key=self.routing_key, exclusive=True, auto_delete=True)
+        self._replies: dict[str, dict] = {}
+        self._channel = connection.channel()
+        self._consumer = kombu.Consumer(self._channel, queues=[self.queue], accept=["json"],
+                                        callbacks=[self._on_reply], no_ack=True)
+        self._consumer.consume()
+
+    def _on_reply(self, body, message):
+        self._replies[message.properties.get("correlation_id")] = body
+
+    def call(self, service: str, method: str, *args, **kwargs):
+        correlation_id = str(uuid.uuid4())
+        producer = kombu.Producer(self._channel)
+        try:
+            producer.publish(
+                {"args": list(args), "kwargs": kwargs}, exchange=RPC_EXCHANGE,
+                routing_key=f"{service}.{method}", serializer="json", mandatory=True,
+                reply_to=self.routing_key, correlation_id=correlation_id, declare=[RPC_EXCHANGE],
+            )
+        except Exception as exc:  # kombu raises on basic.return with confirms
+            if "NO_ROUTE" in str(exc) or "312" in str(exc):
+                raise UnknownService(service) from exc
+            raise
+        waited = 0.0
+        while correlation_id not in self._replies:
+            try:
+                self.connection.drain_events(timeout=0.5)
+            except socket.timeout:
+                waited += 0.5
+                if waited >= self.timeout:
+                    raise RpcTimeout(f"{service}.{method} did not answer in {self.timeout}s")
+        reply = self._replies.pop(correlation_id)
+        if reply.get("error"):
+            err = reply["error"]
+            raise RemoteError(err.get("exc_type", "Error"), err.get("value", ""), err.get("exc_args"))
+        return reply.get("result")
+
+    def close(self):
+        try:
+            self._consumer.cancel()
+            self._channel.close()
+        except Exception:
+            pass
+
+
+def rpc_call(uri: str, service: str, method: str, *args, timeout: float = 30.0, **kwargs):
+    """One-shot RPC call on a fresh connection (CLI, tests, activities)."""
+    with connect(uri) as connection:
+        client = RpcClient(connection, timeout=timeout)
+        try:
+            return client.call(service, method, *args, **kwargs)
+        finally:
+            client.close()
+
+
+def dead_letter_arguments(queue_name: str) -> dict:
+    return {"x-dead-letter-exchange": DEAD_LETTER_EXCHANGE.name,
+            "x-dead-letter-routing-key": f"{queue_name}.dlq"}
+
+
+def dead_letter_queue(queue_name: str) -> Queue:
+    return Queue(f"{queue_name}.dlq", exchange=DEAD_LETTER_EXCHANGE,
+                 routing_key=f"{queue_name}.dlq", durable=True)
+
+
+def rpc_server_queue(service: str) -> Queue:
+    return Queue(f"rpc-{service}", exchange=RPC_EXCHANGE, routing_key=f"{service}.*", durable=True)
+
+
+def reply(producer: kombu.Producer, message, *, result=None, error: dict | None = None) -> None:
+    """Answer an RPC request the way a nameko service does."""
+    producer.publish({"result": result, "error": error}, exchange=RPC_EXCHANGE,
+                     routing_key=message.properties["reply_to"], serializer="json",
+                     correlation_id=message.properties.get("correlation_id"))
+
+
+def method_of(message) -> str:
+    return message.delivery_info["routing_key"].split(".")[-1]
+
+
+Handler = Callable[[str, list, dict], object]

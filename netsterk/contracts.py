@@ -1,0 +1,29 @@
+"""The names services and workflows use to reach each other over RabbitMQ: one place for them.
+
+Events are nameko events: exchange `<source>.events` (topic), routing key = event type,
+body = an envelope (netsterk.envelope). RPC is nameko RPC on the `nameko-rpc` exchange.
+"""
+
+# event sources (nameko service names, or a nameko-compatible publisher)
+INTAKE = "intake"
+MATCHING = "matching"
+NOTIFICATIONS = "notifications"
+REPORTING = "reporting"
+PORTAL = "portal"
+WORKFLOW = "referral_workflow"   # events published by workflow activities
+BRIDGE = "workflow_bridge"       # RPC service run by the bridge (kombu, asyncio, no nameko)
+
+# event types
+REFERRAL_SUBMITTED = "referral_submitted"
+REFERRAL_STATE_CHANGED = "referral_state_changed"
+
+# the lifecycle states (DESIGN §4); the allowed moves live in workflows/referral/states.py
+STATES = (
+    "draft", "awaiting_school_efforts", "triage", "matching", "awaiting_partner",
+    "in_progress", "closed", "redirected", "rejected", "withdrawn", "merged",
+)
+FINAL_STATES = ("closed", "redirected", "rejected", "withdrawn", "merged")
+
+# the Temporal workflow id of a referral: derived from its id so a duplicate start is refused
+def workflow_id(referral_id: str) -> str:
+    return f"referral-{referral_id}"

@@ -1,0 +1,156 @@
+"""Database helpers: engines, sessions, Alembic migrations, and the outbox / processed-message
+tables every service keeps in its own database."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import JSON, DateTime, Integer, String, create_engine, event, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+
+from netsterk.settings import REPO_ROOT, get_settings
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def service_engine(service: str) -> Engine:
+    return make_engine(get_settings().database_url(service))
+
+
+@contextmanager
+def session_scope(factory: sessionmaker):
+    """One transaction: commit on success, roll back on any error."""
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+# --- Alembic -------------------------------------------------------------------------------
+
+def migrations_dir(service: str) -> Path:
+    return REPO_ROOT / "services" / service / "migrations"
+
+
+def upgrade(service: str, url: str | None = None) -> None:
+    """Apply the service's Alembic migrations to its database (head)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir(service)))
+    config.set_main_option("sqlalchemy.url", (url or get_settings().database_url(service)).replace("%", "%%"))
+    config.attributes["configure_logger"] = False
+    command.upgrade(config, "head")
+
+
+def run_alembic_env(target_metadata) -> None:
+    """Body of every service's migrations/env.py."""
+    from alembic import context
+
+    url = context.config.get_main_option("sqlalchemy.url")
+    if context.is_offline_mode():
+        context.configure(url=url, target_metadata=target_metadata, literal_binds=True,
+                          render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=target_metadata,
+                          render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+# --- outbox and processed messages ----------------------------------------------------------
+
+class OutboxMixin:
+    """Outgoing events written in the same transaction as the state they announce."""
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    message_id: Mapped[str] = mapped_column(String(36), unique=True)
+    source: Mapped[str] = mapped_column(String(64))
+    event_type: Mapped[str] = mapped_column(String(64))
+    body: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ProcessedMessageMixin:
+    """Message ids a consumer already handled: the idempotency record."""
+    __tablename__ = "processed_message"
+
+    message_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    consumer: Mapped[str] = mapped_column(String(128), primary_key=True)
+    processed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+def add_to_outbox(session: Session, outbox_model, source: str, envelope: dict) -> None:
+    session.add(outbox_model(message_id=envelope["message_id"], source=source,
+                             event_type=envelope["type"], body=envelope))
+
+
+def relay_outbox(factory: sessionmaker, outbox_model, connection, limit: int = 100) -> int:
+    """Publish unpublished outbox rows in order; mark each after the broker confirmed it.
+
+    A crash between publish and mark publishes a row twice; consumers dedupe on message_id.
+    """
+    from netsterk.amqp import publish_event
+
+    published = 0
+    with session_scope(factory) as session:
+        rows = session.scalars(
+            select(outbox_model).where(outbox_model.published_at.is_(None))
+            .order_by(outbox_model.id).limit(limit)
+        ).all()
+        for row in rows:
+            row.attempts += 1
+            publish_event(connection, row.source, row.event_type, row.body)
+            row.published_at = utcnow()
+            session.flush()
+            published += 1
+    return published
+
+
+def claim_message(session: Session, processed_model, message_id: str, consumer: str) -> bool:
+    """Record that `consumer` handles `message_id` in the current transaction.
+
+    Returns False when it was handled before (the caller then skips its effect)."""
+    if session.get(processed_model, (message_id, consumer)) is not None:
+        return False
+    try:
+        with session.begin_nested():
+            session.add(processed_model(message_id=message_id, consumer=consumer))
+    except IntegrityError:
+        return False
+    return True

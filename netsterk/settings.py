@@ -1,0 +1,87 @@
+"""One place for configuration. Every value can be set by an environment variable NETSTERK_<NAME>."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+SERVICES = ("intake", "matching", "notifications", "reporting", "portal")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NETSTERK_", extra="ignore")
+
+    env: str = Field("development", description="development | production (JSON logs)")
+    log_level: str = "INFO"
+    var_dir: Path = REPO_ROOT / "var"
+
+    amqp_uri: str = "pyamqp://guest:guest@127.0.0.1:5672/"
+    rpc_timeout: float = 30.0
+
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "referrals"
+    temporal_ui_url: str = "http://127.0.0.1:8233"
+
+    # database URL per service: NETSTERK_INTAKE_DATABASE_URL etc.; default a SQLite file in var_dir
+    intake_database_url: str | None = None
+    matching_database_url: str | None = None
+    notifications_database_url: str | None = None
+    reporting_database_url: str | None = None
+    portal_database_url: str | None = None
+
+    host: str = "127.0.0.1"
+    portal_port: int = 8000
+    intake_port: int = 8001
+    reporting_port: int = 8003
+    mailsink_http_port: int = 8025
+    public_portal_url: str | None = None
+    public_intake_url: str | None = None
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 2525
+    mail_from: str = "meldpunt@netsterk.example"
+
+    # Fernet key for personal data at rest; development default is derived from var_dir below.
+    field_key: str | None = None
+    # HMAC key for the pseudonymous keys and engagement tokens.
+    pseudonym_key: str = "netsterk-development-pseudonym-key"
+
+    def database_url(self, service: str) -> str:
+        if service not in SERVICES:
+            raise ValueError(f"unknown service {service!r}")
+        url = getattr(self, f"{service}_database_url")
+        if url:
+            return url
+        return f"sqlite:///{self.var_dir / (service + '.db')}"
+
+    def port(self, service: str) -> int:
+        return getattr(self, f"{service}_port")
+
+    @property
+    def portal_url(self) -> str:
+        return self.public_portal_url or f"http://{self.host}:{self.portal_port}"
+
+    @property
+    def intake_url(self) -> str:
+        return self.public_intake_url or f"http://{self.host}:{self.intake_port}"
+
+    @property
+    def mailsink_url(self) -> str:
+        return f"http://{self.host}:{self.mailsink_http_port}"
+
+    def nameko_config(self, service: str) -> dict:
+        """The config dict a nameko container of `service` runs with."""
+        config = {"AMQP_URI": self.amqp_uri, "serializer": "json"}
+        if service in ("portal", "intake", "reporting"):
+            config["WEB_SERVER_ADDRESS"] = f"{self.host}:{self.port(service)}"
+        return config
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Operations tooling: the `netsterk` CLI, the service runner, the demo seed, the mail sink."""
