@@ -154,3 +154,27 @@ def claim_message(session: Session, processed_model, message_id: str, consumer: 
     except IntegrityError:
         return False
     return True
+
+
+def create_messaging_tables(op) -> None:
+    """Alembic: create the `outbox` and `processed_message` tables (OutboxMixin /
+    ProcessedMessageMixin) in a service's initial migration."""
+    import sqlalchemy as sa
+
+    op.create_table(
+        "outbox",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("message_id", sa.String(36), nullable=False, unique=True),
+        sa.Column("source", sa.String(64), nullable=False),
+        sa.Column("event_type", sa.String(64), nullable=False),
+        sa.Column("body", sa.JSON, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True)),
+        sa.Column("attempts", sa.Integer, nullable=False),
+    )
+    op.create_table(
+        "processed_message",
+        sa.Column("message_id", sa.String(64), primary_key=True),
+        sa.Column("consumer", sa.String(128), primary_key=True),
+        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
+    )
