@@ -92,6 +92,15 @@ def consume_once(service, *, consumer: str, body, apply, processed_model) -> Non
             dead_letter(amqp_uri, consumer, body, exc)
 
 
+def health_report(service_name: str, session_factory) -> dict:
+    """The `health()` RPC answer: the service runs and its database answers."""
+    from sqlalchemy import text
+
+    with session_scope(session_factory) as session:
+        session.execute(text("SELECT 1"))
+    return {"service": service_name, "status": "ok"}
+
+
 def json_response(data, status: int = 200):
     from werkzeug.wrappers import Response
 
