@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     field_key: str | None = None
     # HMAC key for the pseudonymous keys and engagement tokens.
     pseudonym_key: str = "netsterk-development-pseudonym-key"
+    # HMAC key that signs the portal's session cookies; set a secret value in production.
+    session_key: str = "netsterk-development-session-key"
 
     def database_url(self, service: str) -> str:
         if service not in SERVICES:
