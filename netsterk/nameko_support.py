@@ -17,6 +17,11 @@ from netsterk.settings import get_settings
 log = get_logger(__name__)
 
 
+def database_url(config, service: str) -> str:
+    """A container's DATABASE_URL (tests) or the service's URL from settings."""
+    return config.get("DATABASE_URL") or get_settings().database_url(service)
+
+
 class Database(DependencyProvider):
     """Gives a worker a sessionmaker bound to the service's own database."""
 
@@ -26,8 +31,7 @@ class Database(DependencyProvider):
         self.factory = None
 
     def setup(self):
-        url = self.container.config.get("DATABASE_URL") or get_settings().database_url(self.service)
-        self.engine = make_engine(url)
+        self.engine = make_engine(database_url(self.container.config, self.service))
         self.factory = sessionmaker(self.engine, expire_on_commit=False)
 
     def stop(self):
@@ -41,15 +45,25 @@ class Database(DependencyProvider):
 class OutboxRelay(DependencyProvider):
     """Publishes a service's outbox rows after commit (call `flush()`), and from a timer."""
 
-    def __init__(self, database: Database, outbox_model):
-        self.database = database
+    def __init__(self, service: str, outbox_model):
+        self.service = service
         self.outbox_model = outbox_model
+        self.engine = None
+        self.factory = None
         self._lock = eventlet.semaphore.Semaphore()
+
+    def setup(self):
+        self.engine = make_engine(database_url(self.container.config, self.service))
+        self.factory = sessionmaker(self.engine, expire_on_commit=False)
+
+    def stop(self):
+        if self.engine is not None:
+            self.engine.dispose()
 
     def flush(self) -> int:
         with self._lock:
             with amqp.connect(self.container.config["AMQP_URI"]) as connection:
-                return relay_outbox(self.database.factory, self.outbox_model, connection)
+                return relay_outbox(self.factory, self.outbox_model, connection)
 
     def get_dependency(self, worker_ctx):
         return self
