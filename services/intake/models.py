@@ -1,0 +1,75 @@
+"""Intake's own tables. Personal data of the young person and reporter is encrypted at rest."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, DateTime, Integer, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from netsterk.crypto import EncryptedText
+from netsterk.db import OutboxMixin, ProcessedMessageMixin, utcnow
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Network(Base):
+    __tablename__ = "network"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    categories: Mapped[list] = mapped_column(JSON, default=list)
+
+
+class RefCounter(Base):
+    """Last reference number handed out per year: NS-<year>-<number>."""
+    __tablename__ = "ref_counter"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Referral(Base):
+    __tablename__ = "referral"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    ref: Mapped[str] = mapped_column(String(32), unique=True)
+    network: Mapped[str] = mapped_column(String(64), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(32), default="submitted")
+    state_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    lang: Mapped[str] = mapped_column(String(2), default="nl")
+    # reporter (professional contact data, encrypted)
+    reporter_name: Mapped[str] = mapped_column(EncryptedText)
+    reporter_organisation: Mapped[str] = mapped_column(String(200))
+    reporter_role: Mapped[str] = mapped_column(String(100))
+    reporter_email: Mapped[str] = mapped_column(EncryptedText)
+    reporter_phone: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
+    reporter_is_school: Mapped[bool] = mapped_column(Boolean)
+    school_email: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
+    # young person (minimal, encrypted; postcode/age/level/languages stay clear for matching)
+    first_name: Mapped[str] = mapped_column(EncryptedText)
+    last_name: Mapped[str] = mapped_column(EncryptedText)
+    birth_date: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
+    age: Mapped[int] = mapped_column(Integer)
+    school: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    school_level: Mapped[str] = mapped_column(String(16))
+    postcode: Mapped[str] = mapped_column(String(4))
+    languages: Mapped[list] = mapped_column(JSON, default=list)
+    person_key: Mapped[str] = mapped_column(String(64), index=True)
+    # the concern
+    categories: Mapped[list] = mapped_column(JSON, default=list)
+    description: Mapped[str] = mapped_column(EncryptedText)
+    school_efforts: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
+    urgency: Mapped[str] = mapped_column(String(8), default="normal")
+    correlation_id: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Outbox(OutboxMixin, Base):
+    pass
+
+
+class ProcessedMessage(ProcessedMessageMixin, Base):
+    pass

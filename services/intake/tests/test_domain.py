@@ -1,0 +1,64 @@
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from netsterk.db import make_engine, session_scope, upgrade
+from services.intake import domain
+from services.intake.models import Outbox, Referral
+from services.intake.tests.test_schemas import valid
+from services.intake.schemas import validate_referral
+
+
+@pytest.fixture
+def factory(settings_env):
+    upgrade("intake")
+    engine = make_engine(settings_env.database_url("intake"))
+    yield sessionmaker(engine, expire_on_commit=False)
+    engine.dispose()
+
+
+def submit(factory, **overrides):
+    with session_scope(factory) as session:
+        domain.upsert_network(session, "mechelen", "Mechelen", ["truancy", "motivation"])
+    with session_scope(factory) as session:
+        clean, errors = validate_referral(valid(**overrides), categories=["truancy", "motivation"])
+        assert errors == {}
+        return domain.submit_referral(session, clean, now=datetime(2026, 11, 24, tzinfo=timezone.utc))
+
+
+def test_references_are_sequential_per_year(factory):
+    refs = [submit(factory).ref for _ in range(3)]
+    assert refs == ["NS-2026-000001", "NS-2026-000002", "NS-2026-000003"]
+
+
+def test_referral_and_event_are_stored_together_without_names_in_the_event(factory):
+    referral = submit(factory)
+    with session_scope(factory) as session:
+        row = session.scalars(select(Outbox)).one()
+        assert row.published_at is None and row.event_type == "referral_submitted"
+        payload = row.body["payload"]
+        assert payload["ref"] == referral.ref and payload["school_efforts_done"] is True
+        assert "Sam" not in str(row.body) and "Janssens" not in str(row.body)
+        # names are encrypted at rest
+        raw = session.connection().exec_driver_sql("SELECT first_name, last_name FROM referral").one()
+        assert "Sam" not in raw[0] and "Janssens" not in raw[1]
+        assert session.get(Referral, referral.id).first_name == "Sam"
+
+
+def test_state_changes_apply_in_order(factory):
+    referral = submit(factory)
+    def change(to_state, at):
+        return {"payload": {"referral_id": referral.id, "ref": referral.ref, "to_state": to_state, "at": at}}
+    with session_scope(factory) as session:
+        domain.apply_state_change(session, change("matching", "2026-11-24T10:00:00+00:00"))
+        domain.apply_state_change(session, change("triage", "2026-11-24T09:00:00+00:00"))
+    with session_scope(factory) as session:
+        assert session.get(Referral, referral.id).state == "matching"
+
+
+def test_state_change_for_unknown_referral_is_an_error(factory):
+    with session_scope(factory) as session, pytest.raises(LookupError):
+        domain.apply_state_change(session, {"payload": {"referral_id": "nope", "ref": "x", "to_state": "triage",
+                                                        "at": "2026-11-24T09:00:00+00:00"}})

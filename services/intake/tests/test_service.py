@@ -1,0 +1,110 @@
+"""Intake's real nameko container on the real broker, driven over HTTP as a reporter would."""
+import kombu
+import pytest
+import requests
+from nameko.standalone.rpc import ServiceRpcProxy
+
+from netsterk import amqp
+from netsterk.envelope import make_envelope
+from netsterk.testing import wait_until
+from services.intake.service import IntakeService
+from services.intake.tests.test_schemas import valid
+
+
+@pytest.fixture
+def intake(run_service, amqp_uri):
+    container = run_service(IntakeService)
+    base = f"http://{container.config['WEB_SERVER_ADDRESS']}"
+    with ServiceRpcProxy("intake", {"AMQP_URI": amqp_uri}) as proxy:
+        proxy.upsert_network("mechelen", "Mechelen", ["truancy", "motivation", "home_situation"])
+        yield base, proxy
+
+
+@pytest.fixture
+def submitted_events(amqp_uri):
+    """A queue bound to intake's events before anything is published; returns a reader."""
+    connection = amqp.connect(amqp_uri)
+    queue = kombu.Queue("test-referral-submitted", exchange=amqp.event_exchange("intake"),
+                        routing_key="referral_submitted", auto_delete=True)
+    queue(connection.channel()).declare()
+    received = []
+
+    def read(expected: int):
+        with kombu.Consumer(connection, queues=[queue], accept=["json"],
+                            callbacks=[lambda body, message: (received.append(body), message.ack())]):
+            wait_until(lambda: len(received) >= expected or connection.drain_events(timeout=0.5),
+                       timeout=15, what=f"{expected} referral_submitted events")
+        return received
+    yield read
+    connection.close()
+
+
+def test_api_submission_is_stored_and_announced(intake, submitted_events):
+    base, _proxy = intake
+    response = requests.post(f"{base}/api/v1/referrals", json=valid(), timeout=10)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["ref"].startswith("NS-") and body["state"] == "submitted"
+    events = submitted_events(1)
+    assert events[0]["type"] == "referral_submitted"
+    assert events[0]["payload"]["referral_id"] == body["id"]
+    assert events[0]["referral_ref"] == body["ref"] and events[0]["network"] == "mechelen"
+
+
+def test_api_validation_errors_per_field_and_nothing_stored(intake, submitted_events):
+    base, _proxy = intake
+    response = requests.post(f"{base}/api/v1/referrals", json=valid(postcode="abc", reporter_email=""),
+                             timeout=10)
+    assert response.status_code == 422
+    assert set(response.json()["errors"]) == {"postcode", "reporter_email"}
+    assert requests.post(f"{base}/api/v1/referrals", data="{not json", timeout=10).status_code == 400
+    assert requests.post(f"{base}/api/v1/referrals", data=b"x" * 70000, timeout=10).status_code == 413
+    # the next valid referral gets number 1: nothing was half-written before it
+    response = requests.post(f"{base}/api/v1/referrals", json=valid(), timeout=10)
+    assert response.json()["ref"].endswith("-000001")
+    assert len(submitted_events(1)) == 1
+
+
+def test_web_form_shows_errors_per_field_then_confirms(intake):
+    base, _proxy = intake
+    page = requests.get(f"{base}/referrals/new", timeout=10)
+    assert page.status_code == 200 and "Een zorg melden" in page.text and "Spijbelen" in page.text
+    form = {k: v for k, v in valid().items() if k not in ("languages", "categories", "reporter_is_school")}
+    bad = requests.post(f"{base}/referrals/new", data={**form, "postcode": "12"}, timeout=10)
+    assert bad.status_code == 422
+    assert "id='error-postcode'" in bad.text and "id='error-categories'" in bad.text
+    good = requests.post(f"{base}/referrals/new", data={**form, "categories": ["truancy", "motivation"],
+                                                       "reporter_is_school": "on", "languages": "nl, ar"},
+                         timeout=10)
+    assert good.status_code == 200 and "Melding ontvangen" in good.text
+    assert good.url.split("/")[-1].startswith("NS-")
+
+
+def test_openapi_document_and_health(intake):
+    base, proxy = intake
+    document = requests.get(f"{base}/api/openapi.json", timeout=10).json()
+    schema = document["paths"]["/api/v1/referrals"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert "postcode" in schema["properties"] and "categories" in schema["required"]
+    assert proxy.health() == {"service": "intake", "status": "ok"}
+
+
+def test_state_change_events_update_the_status_once(intake, amqp_uri):
+    base, _proxy = intake
+    referral = requests.post(f"{base}/api/v1/referrals", json=valid(), timeout=10).json()
+    envelope = make_envelope("referral_state_changed", {
+        "referral_id": referral["id"], "ref": referral["ref"], "network": "mechelen",
+        "from_state": "submitted", "to_state": "triage", "by": "system", "reason": "",
+        "at": "2026-11-24T10:00:00+00:00"}, network="mechelen", referral_ref=referral["ref"])
+    with amqp.connect(amqp_uri) as connection:
+        amqp.publish_event(connection, "referral_workflow", "referral_state_changed", envelope)
+        amqp.publish_event(connection, "referral_workflow", "referral_state_changed", envelope)
+    from sqlalchemy import text
+
+    from netsterk.db import make_engine
+    from netsterk.settings import get_settings
+    engine = make_engine(get_settings().database_url("intake"))
+    wait_until(lambda: engine.connect().execute(text("SELECT state FROM referral")).scalar() == "triage",
+               timeout=15, what="intake to mirror the state")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM processed_message")).scalar() == 1
+    engine.dispose()
