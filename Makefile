@@ -1,0 +1,37 @@
+# Netsterk: `make run` starts the whole system on this machine, `make test` runs the suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+
+.PHONY: run test test-fast deps system-deps status seed-demo clean
+
+$(INSTALLED): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+deps: $(INSTALLED) system-deps
+
+system-deps:
+	bash scripts/system-deps.sh
+
+run: deps
+	$(VENV)/bin/netsterk run
+
+test: deps
+	bash scripts/test.sh
+
+# without the slow end-to-end suite (for a quick local loop)
+test-fast: deps
+	NETSTERK_SKIP_SLOW=1 bash scripts/test.sh
+
+status: $(INSTALLED)
+	$(VENV)/bin/netsterk status
+
+seed-demo: $(INSTALLED)
+	$(VENV)/bin/netsterk seed-demo
+
+clean:
+	rm -rf var/

@@ -1,0 +1,91 @@
+"""`netsterk`: status, seed-demo, migrate, run, urls."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from netsterk.settings import SERVICES, get_settings
+
+
+def cmd_status(args) -> int:
+    from netsterk_ops.health import run_checks
+
+    checks = run_checks(get_settings())
+    if args.json:
+        print(json.dumps([c.__dict__ for c in checks], indent=2))
+    else:
+        width = max(len(c.name) for c in checks)
+        for c in checks:
+            print(f"{c.name:<{width}}  {'up  ' if c.ok else 'DOWN'}  {c.detail}")
+    down = [c.name for c in checks if not c.ok]
+    if down and not args.json:
+        print(f"\n{len(down)} part(s) down: {', '.join(down)}", file=sys.stderr)
+    return 1 if down else 0
+
+
+def cmd_seed_demo(args) -> int:
+    from netsterk import amqp
+    from netsterk_ops import demo
+
+    settings = get_settings()
+
+    def call(service, method, *a, **kw):
+        return amqp.rpc_call(settings.amqp_uri, service, method, *a, timeout=settings.rpc_timeout, **kw)
+
+    try:
+        result = demo.seed(call)
+    except Exception as exc:
+        print(f"seed-demo failed: {type(exc).__name__}: {exc}\n"
+              "Are the services running? (`netsterk status`)", file=sys.stderr)
+        return 1
+    print(f"Demo network {result['network']!r} seeded: {result['directory']}, {result['users']} users.")
+    return 0
+
+
+def cmd_migrate(args) -> int:
+    from netsterk.db import upgrade
+
+    unknown = [s for s in args.services if s not in SERVICES]
+    if unknown:
+        print(f"unknown service(s) {', '.join(unknown)}; choose from {', '.join(SERVICES)}", file=sys.stderr)
+        return 2
+    for service in args.services or SERVICES:
+        upgrade(service)
+        print(f"{service}: migrated")
+    return 0
+
+
+def cmd_urls(args) -> int:
+    from netsterk_ops.stack import urls
+
+    print(urls(get_settings()))
+    return 0
+
+
+def cmd_run(args) -> int:
+    from netsterk_ops.stack import run_forever
+
+    return run_forever(seed=not args.no_seed)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="netsterk", description="Netsterk operations")
+    sub = parser.add_subparsers(dest="command", required=True)
+    status = sub.add_parser("status", help="health of broker, Temporal, every service and worker")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(func=cmd_status)
+    sub.add_parser("seed-demo", help="seed the demo network Mechelen (idempotent)").set_defaults(func=cmd_seed_demo)
+    migrate = sub.add_parser("migrate", help="apply database migrations")
+    migrate.add_argument("services", nargs="*", help=f"some of {', '.join(SERVICES)} (default: all)")
+    migrate.set_defaults(func=cmd_migrate)
+    sub.add_parser("urls", help="where to look").set_defaults(func=cmd_urls)
+    run = sub.add_parser("run", help="start the whole system on this machine (Ctrl-C stops it)")
+    run.add_argument("--no-seed", action="store_true")
+    run.set_defaults(func=cmd_run)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

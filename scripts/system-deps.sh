@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs and starts what the system and its tests need from Debian, only when missing:
+# RabbitMQ (with the management plugin, used by tests to create throw-away vhosts) and Chromium
+# (browser tests). Safe to run again.
+set -euo pipefail
+
+apt_updated=0
+apt_install() {
+  if [ "$apt_updated" = 0 ]; then apt-get update -qq; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+answers() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+if ! answers 127.0.0.1 5672; then
+  if ! command -v rabbitmq-server >/dev/null && [ ! -x /usr/sbin/rabbitmq-server ]; then
+    echo "installing rabbitmq-server (Debian)"; apt_install rabbitmq-server
+  fi
+  echo "starting RabbitMQ"; /usr/sbin/rabbitmq-server -detached
+  for _ in $(seq 1 120); do answers 127.0.0.1 5672 && break; sleep 0.5; done
+  answers 127.0.0.1 5672 || { echo "RabbitMQ did not start" >&2; exit 1; }
+fi
+if ! answers 127.0.0.1 15672 && command -v rabbitmq-plugins >/dev/null; then
+  rabbitmq-plugins enable rabbitmq_management >/dev/null 2>&1 || true
+  for _ in $(seq 1 60); do answers 127.0.0.1 15672 && break; sleep 0.5; done
+fi
+if [ "${NETSTERK_NO_BROWSER:-0}" != 1 ] && [ ! -x /usr/bin/chromium ]; then
+  echo "installing chromium (Debian) for the browser tests"; apt_install chromium
+fi
