@@ -1,0 +1,109 @@
+"""One referral from the public form to "closed" through the real stack: RabbitMQ, the Temporal
+dev server, every nameko service, the worker, the bridge, SMTP into the mail sink."""
+import re
+
+import pytest
+import requests
+
+from netsterk import amqp
+from netsterk.testing import wait_until
+
+pytestmark = pytest.mark.slow
+
+COORDINATOR = ("coordinator", "netsterk-demo")
+
+
+def form_data():
+    return {
+        "network": "mechelen", "reporter_name": "An Peeters", "reporter_organisation": "GO! Atheneum Mechelen",
+        "reporter_role": "leerlingbegeleider", "reporter_email": "an.peeters@atheneum.example.org",
+        "reporter_is_school": "on", "first_name": "Sam", "last_name": "Janssens", "birth_date": "2011-03-02",
+        "school_level": "secondary", "postcode": "2800", "languages": "nl, ar",
+        "categories": ["truancy", "motivation"], "description": "Sam komt sinds oktober onregelmatig naar school.",
+        "school_efforts": "Drie telefoons naar de ouders, huisbezoek op 12/11 zonder resultaat.",
+    }
+
+
+def mails(settings, to=None):
+    messages = requests.get(f"{settings.mailsink_url}/api/messages", timeout=5).json()
+    return [m for m in messages if to is None or any(to in addr for addr in m["to"])]
+
+
+def snapshot(settings, referral_id):
+    response = requests.get(f"{settings.portal_url}/api/v1/referrals/{referral_id}", auth=COORDINATOR, timeout=10)
+    response.raise_for_status()
+    return response.json()
+
+
+def act(settings, referral_id, action, **args):
+    response = requests.post(f"{settings.portal_url}/api/v1/referrals/{referral_id}/actions/{action}",
+                             json=args, auth=COORDINATOR, timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def wait_state(settings, referral_id, state):
+    return wait_until(lambda: (s := snapshot(settings, referral_id))["state"] == state and s,
+                      timeout=60, what=f"state {state}")
+
+
+def test_referral_travels_from_form_to_closed(live_stack):
+    settings, _stack = live_stack
+
+    # 1. the reporter fills in the web form
+    form = requests.get(f"{settings.intake_url}/referrals/new", timeout=10)
+    assert form.status_code == 200 and "Mechelen" in form.text
+    bad = requests.post(f"{settings.intake_url}/referrals/new", data={**form_data(), "postcode": "28"}, timeout=10)
+    assert bad.status_code == 422 and "error-postcode" in bad.text
+    done = requests.post(f"{settings.intake_url}/referrals/new", data=form_data(), timeout=10)
+    assert done.status_code == 200, done.text
+    ref = re.search(r"NS-\d{4}-\d{6}", done.text).group(0)
+
+    # 2. the bridge started the workflow; it waits in triage (school efforts were in the form)
+    task = wait_until(lambda: next((t for t in requests.get(
+        f"{settings.portal_url}/api/v1/tasks", auth=COORDINATOR, timeout=10).json()
+        if t["ref"] == ref and t["state"] == "triage"), None), timeout=60, what="triage task in the inbox")
+    referral_id = task["referral_id"]
+    wait_until(lambda: mails(settings, "an.peeters@atheneum.example.org"), timeout=30,
+               what="the reporter's acknowledgement")
+
+    # 3. the coordinator accepts; matching ranks the offers; the coordinator picks the best one
+    act(settings, referral_id, "triage", decision="accept", reason="school deed genoeg")
+    state = wait_state(settings, referral_id, "matching")
+    candidates = state["candidates"]
+    assert candidates and all(c["explanation"] for c in candidates)
+    best = candidates[0]
+    assert "truancy" in " ".join(best["matched"]) or best["score"] > 0
+    act(settings, referral_id, "choose_partner", offer_ids=[best["offer_id"]])
+    wait_state(settings, referral_id, "awaiting_partner")
+
+    # 4. the partner receives the e-mail and accepts through the link in it
+    partner_mail = wait_until(lambda: mails(settings, best["contact_email"]), timeout=30,
+                              what="the partner's engagement e-mail")[0]
+    assert ref in partner_mail["subject"]
+    link = re.search(r"https?://\S+/engagements/\S+", partner_mail["text"]).group(0)
+    page = requests.get(link, timeout=10)
+    assert page.status_code == 200 and ref in page.text
+    assert "Sam" not in page.text and "Janssens" not in page.text
+    accepted = requests.post(f"{link}/respond", data={"accept": "1", "reason": ""}, timeout=30)
+    assert accepted.status_code == 200, accepted.text
+    wait_state(settings, referral_id, "in_progress")
+
+    # 5. the partner gives feedback; the coordinator closes
+    feedback = requests.post(f"{link}/feedback", data={"text": "Eerste gesprek met Sam en moeder gehad."},
+                             timeout=30)
+    assert feedback.status_code == 200, feedback.text
+    wait_until(lambda: snapshot(settings, referral_id)["feedback"], timeout=30, what="feedback recorded")
+    act(settings, referral_id, "close", outcome="resolved", reason="Sam gaat terug naar school")
+    final = wait_state(settings, referral_id, "closed")
+    moves = [(h["from_state"], h["to_state"]) for h in final["history"]]
+    assert ("triage", "matching") in moves and ("in_progress", "closed") in moves
+
+    # 6. everyone heard back, and reporting counted it
+    reporter_mails = wait_until(lambda: len(m := mails(settings, "an.peeters@atheneum.example.org")) >= 2 and m,
+                                timeout=30, what="the reporter's closing e-mail")
+    assert all(ref in m["subject"] for m in reporter_mails)
+    counts = wait_until(lambda: (c := amqp.rpc_call(settings.amqp_uri, "reporting", "counts", "mechelen"))
+                        ["by_state"].get("closed") == 1 and c, timeout=30, what="reporting counts")
+    assert counts["total"] == 1
+    assert counts["by_category"] == {"truancy": 1, "motivation": 1}
