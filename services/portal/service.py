@@ -1,0 +1,98 @@
+"""The portal: staff web UI and JSON API. Thin entrypoints; the work is in web.py, auth.py,
+tasks.py. It reaches the workflows only through the bridge's `workflow_bridge` RPC service."""
+from __future__ import annotations
+
+from nameko.dependency_providers import Config
+from nameko.events import event_handler
+from nameko.rpc import RpcProxy, rpc
+from nameko.web.handlers import http
+
+from netsterk.contracts import BRIDGE, PORTAL, REFERRAL_STATE_CHANGED, WORKFLOW
+from netsterk.db import session_scope
+from netsterk.nameko_support import Database, consume_once
+from services.portal import auth, tasks, web
+from services.portal.models import ProcessedMessage
+
+REFERRAL = "/referrals/<string:referral_id>"
+ENGAGEMENT = "/engagements/<string:referral_id>/<string:token>"
+
+
+class PortalService:
+    name = PORTAL
+
+    db = Database(PORTAL)
+    config = Config()
+    bridge = RpcProxy(BRIDGE)
+
+    # --- RPC ---
+    @rpc
+    def health(self):
+        return {"service": self.name, "status": "ok"}
+
+    @rpc
+    def upsert_user(self, username, password, role, network, organisation_id=None, lang="nl"):
+        with session_scope(self.db) as session:
+            user, created = auth.upsert_user(session, username, password, role, network,
+                                             organisation_id, lang)
+            return dict(auth.user_dict(user), created=created)
+
+    # --- events ---
+    @event_handler(WORKFLOW, REFERRAL_STATE_CHANGED)
+    def on_referral_state_changed(self, body):
+        consume_once(self, consumer="portal.on_referral_state_changed", body=body,
+                     apply=tasks.apply_state_changed, processed_model=ProcessedMessage)
+
+    # --- staff pages ---
+    @http("GET", "/login")
+    def login_form(self, request):
+        return web.login_form(self, request)
+
+    @http("POST", "/login")
+    def login(self, request):
+        return web.login(self, request)
+
+    @http("GET,POST", "/logout")
+    def logout(self, request):
+        return web.logout(self, request)
+
+    @http("GET", "/")
+    def inbox(self, request):
+        return web.inbox(self, request)
+
+    @http("GET", REFERRAL)
+    def referral_detail(self, request, referral_id):
+        return web.referral_detail(self, request, referral_id=referral_id)
+
+    @http("POST", REFERRAL + "/actions/<string:action>")
+    def referral_action(self, request, referral_id, action):
+        return web.referral_action(self, request, referral_id=referral_id, action=action)
+
+    @http("GET", "/static/<string:name>")
+    def static(self, request, name):
+        return web.static_file(name)
+
+    # --- partner pages (no login; the token is the key) ---
+    @http("GET", ENGAGEMENT)
+    def engagement(self, request, referral_id, token):
+        return web.engagement(self, request, referral_id=referral_id, token=token)
+
+    @http("POST", ENGAGEMENT + "/respond")
+    def engagement_respond(self, request, referral_id, token):
+        return web.engagement_respond(self, request, referral_id=referral_id, token=token)
+
+    @http("POST", ENGAGEMENT + "/feedback")
+    def engagement_feedback(self, request, referral_id, token):
+        return web.engagement_feedback(self, request, referral_id=referral_id, token=token)
+
+    # --- JSON API ---
+    @http("GET", "/api/v1/tasks")
+    def api_tasks(self, request):
+        return web.api_tasks(self, request)
+
+    @http("GET", "/api/v1" + REFERRAL)
+    def api_referral(self, request, referral_id):
+        return web.api_referral(self, request, referral_id=referral_id)
+
+    @http("POST", "/api/v1" + REFERRAL + "/actions/<string:action>")
+    def api_action(self, request, referral_id, action):
+        return web.api_action(self, request, referral_id=referral_id, action=action)
