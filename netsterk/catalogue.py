@@ -100,6 +100,84 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "matching.explanation.all": {"nl": "Past op alle criteria: {matched}.",
                                  "en": "Matches every criterion: {matched}."},
     # --- notifications ---
+    # e-mail templates: subject and plain-text body; {ref} is always available
+    "notifications.partner_engagement.subject": {
+        "nl": "Vraag tot inschakeling: {offer_name} [{ref}]",
+        "en": "Request to engage: {offer_name} [{ref}]"},
+    "notifications.partner_engagement.body": {
+        "nl": "Beste partner,\n\n"
+              "Het meldpunt vraagt uw organisatie om melding {ref} op te nemen met uw aanbod "
+              "\"{offer_name}\".\n\n"
+              "Bekijk de vraag en laat ons weten of u ze aanvaardt of weigert:\n{accept_url}\n\n"
+              "Vermeld {ref} als u op deze e-mail antwoordt.\n\n"
+              "Met vriendelijke groet,\nNetsterk meldpunt",
+        "en": "Dear partner,\n\n"
+              "The contact point asks your organisation to take up referral {ref} with your offer "
+              "\"{offer_name}\".\n\n"
+              "Please review the request and let us know whether you accept or decline it:\n{accept_url}\n\n"
+              "Mention {ref} when you reply to this e-mail.\n\n"
+              "Kind regards,\nNetsterk contact point"},
+    "notifications.partner_reminder.subject": {
+        "nl": "Herinnering: vraag tot inschakeling {offer_name} [{ref}]",
+        "en": "Reminder: request to engage {offer_name} [{ref}]"},
+    "notifications.partner_reminder.body": {
+        "nl": "Beste partner,\n\n"
+              "We wachten nog op uw antwoord op melding {ref} voor uw aanbod \"{offer_name}\".\n"
+              "Aanvaard of weiger de vraag via:\n{accept_url}\n\n"
+              "Zonder antwoord vraagt het meldpunt binnenkort een andere partner.\n\n"
+              "Met vriendelijke groet,\nNetsterk meldpunt",
+        "en": "Dear partner,\n\n"
+              "We are still waiting for your answer on referral {ref} for your offer \"{offer_name}\".\n"
+              "Accept or decline the request at:\n{accept_url}\n\n"
+              "Without an answer the contact point will soon ask another partner.\n\n"
+              "Kind regards,\nNetsterk contact point"},
+    "notifications.reporter_received.subject": {
+        "nl": "Uw melding is ontvangen [{ref}]", "en": "Your referral was received [{ref}]"},
+    "notifications.reporter_received.body": {
+        "nl": "Beste melder,\n\n"
+              "We ontvingen uw melding met referentie {ref}. Het meldpunt bekijkt ze binnen een "
+              "werkdag en houdt u op de hoogte.\n\n"
+              "Vermeld {ref} als u op deze e-mail antwoordt.\n\n"
+              "Met vriendelijke groet,\nNetsterk meldpunt",
+        "en": "Dear reporter,\n\n"
+              "We received your referral with reference {ref}. The contact point reviews it within "
+              "one working day and will keep you informed.\n\n"
+              "Mention {ref} when you reply to this e-mail.\n\n"
+              "Kind regards,\nNetsterk contact point"},
+    "notifications.reporter_closed.subject": {
+        "nl": "Uw melding is afgesloten [{ref}]", "en": "Your referral was closed [{ref}]"},
+    "notifications.reporter_closed.body": {
+        "nl": "Beste melder,\n\n"
+              "Melding {ref} is afgesloten.\nUitkomst: {outcome}\n\n"
+              "Bedankt om de zorg te melden.\n\n"
+              "Met vriendelijke groet,\nNetsterk meldpunt",
+        "en": "Dear reporter,\n\n"
+              "Referral {ref} was closed.\nOutcome: {outcome}\n\n"
+              "Thank you for reporting the concern.\n\n"
+              "Kind regards,\nNetsterk contact point"},
+    "notifications.school_efforts_request.subject": {
+        "nl": "Wat deed de school al? [{ref}]", "en": "What did the school already do? [{ref}]"},
+    "notifications.school_efforts_request.body": {
+        "nl": "Beste school,\n\n"
+              "Voor het meldpunt een partner inschakelt voor melding {ref}, vragen we wat de school "
+              "zelf al ondernam om de leerling te bereiken (telefoons, brieven, huisbezoeken, met data).\n"
+              "Vul het hier aan en bevestig:\n{confirm_url}\n\n"
+              "Met vriendelijke groet,\nNetsterk meldpunt",
+        "en": "Dear school,\n\n"
+              "Before the contact point engages a partner for referral {ref}, we ask what the school "
+              "already did to reach the pupil (calls, letters, home visits, with dates).\n"
+              "Please complete and confirm it here:\n{confirm_url}\n\n"
+              "Kind regards,\nNetsterk contact point"},
+    "notifications.coordinator_escalation.subject": {
+        "nl": "Escalatie: melding wacht in status {state} [{ref}]",
+        "en": "Escalation: referral waiting in state {state} [{ref}]"},
+    "notifications.coordinator_escalation.body": {
+        "nl": "Beste coördinator,\n\n"
+              "Melding {ref} wacht te lang in de status \"{state}\".\nReden: {reason}\n\n"
+              "Open het meldpunt om de melding verder te zetten.",
+        "en": "Dear coordinator,\n\n"
+              "Referral {ref} has been waiting too long in the state \"{state}\".\nReason: {reason}\n\n"
+              "Open the contact point to move the referral on."},
     # --- reporting ---
     # --- portal ---
     "portal.title": {"nl": "Meldpunt — medewerkers", "en": "Contact point — staff"},

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 from nameko.rpc import rpc
-from sqlalchemy import text
 
 from netsterk.db import session_scope
 from netsterk.logging import get_logger, log_context
-from netsterk.nameko_support import Database
+from netsterk.nameko_support import Database, health_report
 from services.matching import domain
 
 log = get_logger(__name__)
@@ -19,9 +18,7 @@ class MatchingService:
 
     @rpc
     def health(self):
-        with session_scope(self.db) as session:
-            session.execute(text("SELECT 1"))
-        return {"service": self.name, "status": "ok"}
+        return health_report(self.name, self.db)
 
     @rpc
     def import_directory(self, network, organisations):
