@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import socket
 import uuid
-from typing import Callable
-
 import kombu
 from kombu import Connection, Exchange, Queue
 from kombu.pools import producers
@@ -159,5 +157,3 @@ def reply(producer: kombu.Producer, message, *, result=None, error: dict | None 
 def method_of(message) -> str:
     return message.delivery_info["routing_key"].split(".")[-1]
 
-
-Handler = Callable[[str, list, dict], object]
