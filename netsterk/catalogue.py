@@ -179,6 +179,9 @@ CATALOGUE: dict[str, dict[str, str]] = {
               "Referral {ref} has been waiting too long in the state \"{state}\".\nReason: {reason}\n\n"
               "Open the contact point to move the referral on."},
     # --- reporting ---
+    "reporting.network_required": {
+        "nl": "Geef het netwerk op: ?network=<code>.",
+        "en": "Give the network: ?network=<code>."},
     # --- portal ---
     "portal.title": {"nl": "Meldpunt — medewerkers", "en": "Contact point — staff"},
     "portal.login.title": {"nl": "Aanmelden", "en": "Log in"},

@@ -1,0 +1,130 @@
+"""reporting's real nameko container on the real broker: real nameko events in, RPC and HTTP out."""
+import uuid
+
+import kombu
+import pytest
+import requests
+from nameko.standalone.rpc import ServiceRpcProxy
+
+from netsterk import amqp, contracts
+from netsterk.envelope import make_envelope
+from netsterk.testing import wait_until
+from services.reporting.service import ReportingService
+
+
+@pytest.fixture
+def reporting(run_service, amqp_uri):
+    container = run_service(ReportingService)
+    base = f"http://{container.config['WEB_SERVER_ADDRESS']}"
+    with ServiceRpcProxy("reporting", {"AMQP_URI": amqp_uri}) as proxy:
+        yield base, proxy
+
+
+@pytest.fixture
+def publish(amqp_uri):
+    connection = amqp.connect(amqp_uri)
+
+    def send(source, event_type, body):
+        amqp.publish_event(connection, source, event_type, body)
+        return body
+    yield send
+    connection.close()
+
+
+def submitted(network="mechelen", categories=("truancy",), referral_id=None):
+    referral_id = referral_id or str(uuid.uuid4())
+    return make_envelope(contracts.REFERRAL_SUBMITTED, {
+        "referral_id": referral_id, "ref": "NS-2026-000001", "network": network, "channel": "web",
+        "categories": list(categories), "postcode": "2800", "age": 15, "school_level": "secondary",
+        "languages": ["nl"], "urgency": "normal", "school_efforts_done": True,
+        "reporter_email": "teacher@school.example", "reporter_lang": "nl", "school_email": None,
+        "submitted_at": "2026-11-24T08:00:00+00:00"}, network=network, referral_ref="NS-2026-000001")
+
+
+def state_changed(referral_id, to_state, at, sequence, network="mechelen"):
+    return make_envelope(contracts.REFERRAL_STATE_CHANGED, {
+        "referral_id": referral_id, "ref": "NS-2026-000001", "network": network,
+        "from_state": None, "to_state": to_state, "by": "system", "reason": None, "at": at,
+        "categories": ["truancy"], "due_at": None, "fhir_status": "received"},
+        network=network, referral_ref="NS-2026-000001",
+        message_id=f"referral-{referral_id}:{sequence}")
+
+
+def counts_reach(proxy, network, total):
+    return wait_until(lambda: (c := proxy.counts(network))["total"] == total and c,
+                      timeout=20, what=f"{total} referrals counted in {network}")
+
+
+def test_health(reporting):
+    assert reporting[1].health() == {"service": "reporting", "status": "ok"}
+
+
+def test_events_become_counts_and_a_duplicate_counts_once(reporting, publish):
+    _base, proxy = reporting
+    first = publish(contracts.INTAKE, contracts.REFERRAL_SUBMITTED, submitted())
+    publish(contracts.INTAKE, contracts.REFERRAL_SUBMITTED, first)          # redelivered duplicate
+    publish(contracts.INTAKE, contracts.REFERRAL_SUBMITTED,
+            submitted(categories=("truancy", "home_situation")))
+    publish(contracts.INTAKE, contracts.REFERRAL_SUBMITTED, submitted(network="gent"))
+    counts_reach(proxy, "gent", 1)
+    counts = counts_reach(proxy, "mechelen", 2)
+    assert counts == {"network": "mechelen", "total": 2, "by_state": {"submitted": 2},
+                      "by_category": {"home_situation": 1, "truancy": 2}}
+
+
+def test_state_changes_apply_in_order_of_at_even_when_delivered_out_of_order(reporting, publish):
+    _base, proxy = reporting
+    early = str(uuid.uuid4())
+    # the workflow's state change overtakes the submission
+    publish(contracts.WORKFLOW, contracts.REFERRAL_STATE_CHANGED,
+            state_changed(early, "matching", "2026-11-24T10:00:00+00:00", 2))
+    wait_until(lambda: proxy.counts("mechelen")["by_state"] == {"matching": 1}, timeout=20,
+               what="the fact created from the state change")
+    publish(contracts.INTAKE, contracts.REFERRAL_SUBMITTED, submitted(referral_id=early))
+    publish(contracts.WORKFLOW, contracts.REFERRAL_STATE_CHANGED,
+            state_changed(early, "triage", "2026-11-24T09:00:00+00:00", 1))      # older, late
+    publish(contracts.WORKFLOW, contracts.REFERRAL_STATE_CHANGED,
+            state_changed(early, "in_progress", "2026-11-24T11:00:00+00:00", 3))
+    wait_until(lambda: proxy.counts("mechelen")["by_state"] == {"in_progress": 1}, timeout=20,
+               what="the newest state")
+    assert proxy.counts("mechelen")["total"] == 1
+
+
+def test_public_http_view_suppresses_small_cells(reporting, publish):
+    base, proxy = reporting
+    for _ in range(5):
+        publish(contracts.INTAKE, contracts.REFERRAL_SUBMITTED, submitted())
+    publish(contracts.INTAKE, contracts.REFERRAL_SUBMITTED, submitted(categories=("leisure",)))
+    counts_reach(proxy, "mechelen", 6)
+    response = requests.get(f"{base}/api/v1/reports/counts", params={"network": "mechelen"}, timeout=10)
+    assert response.status_code == 200
+    assert response.json() == {"network": "mechelen", "total": 6, "by_state": {"submitted": 6},
+                               "by_category": {"leisure": "<5", "truancy": 5}}
+    assert proxy.counts("mechelen")["by_category"] == {"leisure": 1, "truancy": 5}
+
+    missing = requests.get(f"{base}/api/v1/reports/counts", timeout=10)
+    assert missing.status_code == 400
+    assert "?network=<code>" in missing.json()["error"]
+
+
+def test_malformed_messages_end_in_the_dead_letter_queue(reporting, publish, amqp_uri):
+    _base, proxy = reporting
+    publish(contracts.INTAKE, contracts.REFERRAL_SUBMITTED, {"hello": "not an envelope"})
+    bad_payload = state_changed(str(uuid.uuid4()), "triage", "not a time", 1)
+    publish(contracts.WORKFLOW, contracts.REFERRAL_STATE_CHANGED, bad_payload)
+
+    def parked(consumer):
+        with kombu.Connection(amqp_uri) as connection:
+            queue = amqp.dead_letter_queue(consumer)(connection.channel())
+            queue.declare()
+            message = queue.get(no_ack=True)
+            return message and message.payload
+
+    dead = wait_until(lambda: parked("reporting.on_referral_submitted"), timeout=20,
+                      what="the malformed submission in the dead-letter queue")
+    assert dead["body"] == {"hello": "not an envelope"} and "envelope misses" in dead["error"]
+    dead = wait_until(lambda: parked("reporting.on_state_changed"), timeout=20,
+                      what="the bad state change in the dead-letter queue")
+    assert dead["body"]["message_id"] == bad_payload["message_id"]
+    assert "ISO 8601" in dead["error"]
+    assert proxy.counts("mechelen")["total"] == 0
