@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 2525
     mail_from: str = "meldpunt@netsterk.example"
+    # where workflow escalations go when a network has no coordinator address of its own
+    coordinator_email: str = "coordinator@netsterk.example"
 
     # Fernet key for personal data at rest; development default is derived from var_dir below.
     field_key: str | None = None

@@ -1,0 +1,1 @@
+"""The referral lifecycle (DESIGN §4): one ReferralWorkflow per referral."""

@@ -1,0 +1,97 @@
+"""Activities of ReferralWorkflow: small, idempotent, synchronous (run in a ThreadPoolExecutor).
+
+They reach the nameko services over RabbitMQ with kombu (netsterk.amqp), never nameko itself.
+- rank_offers: RPC `matching.rank_offers`.
+- send_email: RPC `notifications.send_email`; idempotency_key = workflow_id + ":" + purpose, so a
+  retry or a replay never sends a mail twice.
+- publish_state_change: the `referral_workflow.referral_state_changed` event, message_id
+  `<workflow_id>:<sequence>`, so consumers dedupe a retried publish.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from netsterk.amqp import RemoteError, connect, publish_event, rpc_call
+from netsterk.contracts import MATCHING, NOTIFICATIONS, REFERRAL_STATE_CHANGED, WORKFLOW
+from netsterk.envelope import make_envelope
+from netsterk.logging import get_logger, log_context
+from netsterk.settings import get_settings
+from workflows.referral.shared import EmailRequest, StateChange
+
+log = get_logger(__name__)
+
+# remote exception types that mean "this request is wrong": retrying cannot help
+REFUSED_REQUEST_TYPES = frozenset({"ValidationError", "ValueError", "TypeError", "KeyError",
+                                   "BadRequest", "InvalidRequest", "UnknownTemplate"})
+
+
+class ReferralActivities:
+    """Bound to one broker and portal address (settings by default; tests pass a test vhost)."""
+
+    def __init__(self, *, amqp_uri: str | None = None, portal_url: str | None = None,
+                 coordinator_email: str | None = None, rpc_timeout: float | None = None):
+        settings = get_settings()
+        self.amqp_uri = amqp_uri or settings.amqp_uri
+        self.portal_url = (portal_url or settings.portal_url).rstrip("/")
+        self.coordinator_email = coordinator_email or settings.coordinator_email
+        self.rpc_timeout = rpc_timeout or settings.rpc_timeout
+
+    def all(self) -> list:
+        return [self.rank_offers, self.send_email, self.publish_state_change]
+
+    @activity.defn(name="rank_offers")
+    def rank_offers(self, request: dict) -> list[dict]:
+        with log_context(network=request.get("network")):
+            candidates = rpc_call(self.amqp_uri, MATCHING, "rank_offers", request,
+                                  timeout=self.rpc_timeout)
+            if not isinstance(candidates, list):
+                raise ApplicationError("matching.rank_offers did not return a list",
+                                       type="BadReply", non_retryable=True)
+            log.info("offers ranked", candidates=len(candidates))
+            return candidates
+
+    @activity.defn(name="send_email")
+    def send_email(self, request: EmailRequest) -> dict:
+        context = dict(request.context)
+        if request.link_field and request.link_path:
+            context[request.link_field] = self.portal_url + request.link_path
+        to = request.to or self.coordinator_email
+        if not to:
+            raise ApplicationError(f"no address for e-mail {request.purpose}",
+                                   type="InvalidEmailRequest", non_retryable=True)
+        body = {"idempotency_key": f"{request.workflow_id}:{request.purpose}", "to": to,
+                "template": request.template, "lang": request.lang, "context": context,
+                "network": request.network, "referral_ref": request.referral_ref,
+                "correlation_id": request.correlation_id}
+        with log_context(network=request.network, referral_ref=request.referral_ref,
+                         correlation_id=request.correlation_id):
+            try:
+                result = rpc_call(self.amqp_uri, NOTIFICATIONS, "send_email", body,
+                                  timeout=self.rpc_timeout)
+            except RemoteError as exc:
+                if exc.exc_type in REFUSED_REQUEST_TYPES:
+                    log.warning("e-mail refused", purpose=request.purpose, template=request.template,
+                                exc_type=exc.exc_type)
+                    raise ApplicationError(f"notifications refused {request.template}: {exc.value}",
+                                           type="InvalidEmailRequest", non_retryable=True) from exc
+                raise
+            log.info("e-mail handed to notifications", purpose=request.purpose,
+                     template=request.template, status=(result or {}).get("status"))
+            return result
+
+    @activity.defn(name="publish_state_change")
+    def publish_state_change(self, change: StateChange) -> str:
+        envelope = make_envelope(
+            REFERRAL_STATE_CHANGED, change.payload, network=change.network,
+            referral_ref=change.referral_ref, correlation_id=change.correlation_id,
+            message_id=change.message_id, occurred_at=datetime.fromisoformat(change.occurred_at))
+        with log_context(network=change.network, referral_ref=change.referral_ref,
+                         correlation_id=change.correlation_id):
+            with connect(self.amqp_uri) as connection:
+                publish_event(connection, WORKFLOW, REFERRAL_STATE_CHANGED, envelope)
+            log.info("state change published", message_id=change.message_id,
+                     from_state=change.payload.get("from_state"), to_state=change.payload.get("to_state"))
+        return change.message_id

@@ -1,0 +1,156 @@
+"""Data passed between the bridge, the workflow and its activities (plain dataclasses, JSON-safe)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+TASK_QUEUE_DEFAULT = "referrals"
+
+
+@dataclass
+class Deadlines:
+    """Working days (Belgian calendar) per step; configurable per network (DESIGN §4)."""
+
+    school_efforts: int = 3
+    school_efforts_reminder: int = 2
+    triage: int = 1
+    matching: int = 1
+    partner_response: int = 2
+    partner_reminder: int = 1
+    first_feedback: int = 10
+    feedback_interval: int = 20
+    closed_dates: list[str] = field(default_factory=list)   # ISO dates the network is closed
+
+    def __post_init__(self) -> None:
+        for name in ("school_efforts", "school_efforts_reminder", "triage", "matching",
+                     "partner_response", "partner_reminder", "first_feedback", "feedback_interval"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"deadline {name} must be a whole number of working days >= 1")
+        if self.school_efforts_reminder >= self.school_efforts:
+            raise ValueError("the school efforts reminder must come before the school efforts deadline")
+        if self.partner_reminder >= self.partner_response:
+            raise ValueError("the partner reminder must come before the partner response deadline")
+
+
+@dataclass
+class ReferralInput:
+    """The start input of a ReferralWorkflow: the `intake.referral_submitted` payload plus
+    the correlation id of the referral and its network's deadlines."""
+
+    referral_id: str
+    ref: str
+    network: str
+    channel: str
+    categories: list[str]
+    postcode: str | None
+    age: int | None
+    school_level: str | None
+    languages: list[str]
+    urgency: str
+    school_efforts_done: bool
+    reporter_email: str
+    reporter_lang: str
+    school_email: str | None
+    submitted_at: str
+    correlation_id: str
+    deadlines: Deadlines | None = None
+    coordinator_email: str | None = None   # None: the activity uses settings.coordinator_email
+
+    @classmethod
+    def from_event(cls, envelope: dict, *, deadlines: Deadlines | None = None,
+                   coordinator_email: str | None = None) -> "ReferralInput":
+        """Build from a validated `referral_submitted` envelope; ValueError names what is wrong."""
+        payload = envelope["payload"]
+        problems = []
+
+        def text(key, *, optional=False):
+            value = payload.get(key)
+            if value is None and optional:
+                return None
+            if not isinstance(value, str) or not value.strip():
+                problems.append(f"{key} must be a non-empty string")
+                return None
+            return value
+
+        def string_list(key):
+            value = payload.get(key, [])
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                problems.append(f"{key} must be a list of strings")
+                return []
+            return list(value)
+
+        referral_id = text("referral_id")
+        ref = text("ref")
+        network = text("network")
+        channel = text("channel")
+        categories = string_list("categories")
+        if not categories and "categories must be a list of strings" not in problems:
+            problems.append("categories must name at least one concern category")
+        postcode = text("postcode", optional=True)
+        age = payload.get("age")
+        if age is not None and (not isinstance(age, int) or isinstance(age, bool)):
+            problems.append("age must be a whole number or null")
+            age = None
+        school_level = text("school_level", optional=True)
+        languages = string_list("languages")
+        urgency = payload.get("urgency", "normal")
+        if urgency not in ("normal", "urgent"):
+            problems.append("urgency must be 'normal' or 'urgent'")
+        efforts = payload.get("school_efforts_done")
+        if not isinstance(efforts, bool):
+            problems.append("school_efforts_done must be true or false")
+        reporter_email = text("reporter_email")
+        reporter_lang = payload.get("reporter_lang", "nl")
+        if reporter_lang not in ("nl", "en"):
+            problems.append("reporter_lang must be 'nl' or 'en'")
+        school_email = text("school_email", optional=True)
+        submitted_at = text("submitted_at")
+        correlation_id = envelope.get("correlation_id")
+        if not isinstance(correlation_id, str) or not correlation_id:
+            problems.append("correlation_id must be a non-empty string")
+        if problems:
+            raise ValueError("invalid referral_submitted payload: " + "; ".join(problems))
+        return cls(referral_id=referral_id, ref=ref, network=network, channel=channel,
+                   categories=categories, postcode=postcode, age=age, school_level=school_level,
+                   languages=languages, urgency=urgency, school_efforts_done=efforts,
+                   reporter_email=reporter_email, reporter_lang=reporter_lang,
+                   school_email=school_email, submitted_at=submitted_at,
+                   correlation_id=correlation_id, deadlines=deadlines,
+                   coordinator_email=coordinator_email)
+
+
+@dataclass
+class EmailRequest:
+    """One e-mail the workflow wants sent. The activity turns it into a
+    `notifications.send_email` request: idempotency_key = workflow_id + ":" + purpose, and
+    `link_path` (if any) becomes `context[link_field]` = settings.portal_url + link_path."""
+
+    workflow_id: str
+    purpose: str
+    template: str
+    to: str | None           # None: the network's coordinator address (settings)
+    lang: str
+    context: dict[str, Any]
+    network: str
+    referral_ref: str
+    correlation_id: str
+    link_field: str | None = None
+    link_path: str | None = None
+
+
+@dataclass
+class StateChange:
+    """One `referral_workflow.referral_state_changed` event to publish."""
+
+    workflow_id: str
+    sequence: int
+    correlation_id: str
+    network: str
+    referral_ref: str
+    occurred_at: str
+    payload: dict[str, Any]
+
+    @property
+    def message_id(self) -> str:
+        return f"{self.workflow_id}:{self.sequence}"

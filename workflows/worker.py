@@ -1,0 +1,73 @@
+"""The Temporal worker: `python -m workflows.worker`.
+
+Runs ReferralWorkflow and its activities on settings.temporal_task_queue. Stops cleanly on
+SIGTERM/SIGINT (in-flight activities finish first), then leaves with os._exit (STACK.md: the
+sdk's exit crash, sdk-python#300).
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from netsterk.logging import configure_logging, get_logger
+from netsterk.settings import get_settings
+from workflows.referral.activities import ReferralActivities
+from workflows.referral.workflow import ReferralWorkflow
+
+log = get_logger(__name__)
+
+
+def build_worker(client: Client, task_queue: str, activities: list,
+                 executor: ThreadPoolExecutor) -> Worker:
+    return Worker(client, task_queue=task_queue, workflows=[ReferralWorkflow],
+                  activities=activities, activity_executor=executor)
+
+
+async def connect_client(address: str, namespace: str, *, attempts: int = 60) -> Client:
+    """Connect to Temporal, waiting for it while it starts (the processes start together)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await Client.connect(address, namespace=namespace)
+        except Exception as exc:  # the server is not up yet
+            if attempt == attempts:
+                raise
+            log.info("waiting for temporal", address=address, error=str(exc))
+            await asyncio.sleep(1)
+    raise RuntimeError("unreachable")
+
+
+async def main() -> None:
+    configure_logging("workflow_worker")
+    settings = get_settings()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    client = await connect_client(settings.temporal_address, settings.temporal_namespace)
+    with ThreadPoolExecutor(max_workers=8) as executor:
+        worker = build_worker(client, settings.temporal_task_queue,
+                              ReferralActivities().all(), executor)
+        async with worker:
+            log.info("worker running", task_queue=settings.temporal_task_queue,
+                     address=settings.temporal_address)
+            await stop.wait()
+            log.info("worker stopping")
+    log.info("worker stopped")
+
+
+if __name__ == "__main__":
+    code = 0
+    try:
+        asyncio.run(main())
+    except Exception:
+        log.exception("worker failed")
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
