@@ -140,8 +140,7 @@ def test_compose_env_vars_are_settings(compose, netsterk_services):
         assert env_value(env, "NETSTERK_HOST") == "0.0.0.0", name
 
 
-def test_compose_wiring(compose, netsterk_services):
-    services = compose["services"]
+def test_compose_wiring(netsterk_services):
     for name, svc in netsterk_services.items():
         env = svc["environment"]
         if name == "mailsink":
@@ -191,7 +190,7 @@ def test_compose_published_ports(compose):
     for name, svc in compose["services"].items():
         for port in svc.get("ports", []):
             assert isinstance(port, str), f"{name}: write ports as quoted HOST:CONTAINER strings"
-            host, container = port.rsplit(":", 2)[-2:]
+            host = port.rsplit(":", 2)[-2]
             assert host not in published, f"host port {host} published by {published.get(host)} and {name}"
             published[host] = name
     for service, port in HTTP_SERVICES.items():
