@@ -469,51 +469,51 @@ class ReferralWorkflow:
     # one update per action; each validator refuses (raises) before anything is recorded
 
     @workflow.update
-    async def confirm_school_efforts(self, args: dict) -> dict:
+    async def confirm_school_efforts(self, args: Any) -> dict:
         return await self._submit("confirm_school_efforts", args)
 
     @confirm_school_efforts.validator
-    def _check_confirm_school_efforts(self, args: dict) -> None:
+    def _check_confirm_school_efforts(self, args: Any) -> None:
         self._validate("confirm_school_efforts", args)
 
     @workflow.update
-    async def triage(self, args: dict) -> dict:
+    async def triage(self, args: Any) -> dict:
         return await self._submit("triage", args)
 
     @triage.validator
-    def _check_triage(self, args: dict) -> None:
+    def _check_triage(self, args: Any) -> None:
         self._validate("triage", args)
 
     @workflow.update
-    async def choose_partner(self, args: dict) -> dict:
+    async def choose_partner(self, args: Any) -> dict:
         return await self._submit("choose_partner", args)
 
     @choose_partner.validator
-    def _check_choose_partner(self, args: dict) -> None:
+    def _check_choose_partner(self, args: Any) -> None:
         self._validate("choose_partner", args)
 
     @workflow.update
-    async def partner_respond(self, args: dict) -> dict:
+    async def partner_respond(self, args: Any) -> dict:
         return await self._submit("partner_respond", args)
 
     @partner_respond.validator
-    def _check_partner_respond(self, args: dict) -> None:
+    def _check_partner_respond(self, args: Any) -> None:
         self._validate("partner_respond", args)
 
     @workflow.update
-    async def submit_feedback(self, args: dict) -> dict:
+    async def submit_feedback(self, args: Any) -> dict:
         return await self._submit("submit_feedback", args)
 
     @submit_feedback.validator
-    def _check_submit_feedback(self, args: dict) -> None:
+    def _check_submit_feedback(self, args: Any) -> None:
         self._validate("submit_feedback", args)
 
     @workflow.update
-    async def close(self, args: dict) -> dict:
+    async def close(self, args: Any) -> dict:
         return await self._submit("close", args)
 
     @close.validator
-    def _check_close(self, args: dict) -> None:
+    def _check_close(self, args: Any) -> None:
         self._validate("close", args)
 
     # ---------------------------------------------------------------- query
