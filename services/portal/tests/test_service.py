@@ -1,0 +1,315 @@
+"""Interface tests: the real portal container on the real broker, with a small nameko
+`workflow_bridge` service in the test that serves get_referral / act from a dict (it fakes the
+boundary to the Temporal workflows), driven over HTTP with `requests`."""
+from __future__ import annotations
+
+import copy
+import re
+
+import pytest
+import requests
+from nameko.containers import ServiceContainer
+from nameko.rpc import rpc
+
+from netsterk import amqp
+from netsterk.contracts import REFERRAL_STATE_CHANGED, WORKFLOW
+from netsterk.envelope import make_envelope
+from netsterk.settings import get_settings
+from netsterk.testing import wait_until
+from services.portal.service import PortalService
+
+PASSWORD = "wachtwoord-123"
+
+
+class InvalidAction(Exception):
+    pass
+
+
+class UnknownReferral(Exception):
+    pass
+
+
+def snapshot(referral_id, ref, network, state, allowed):
+    return {
+        "referral_id": referral_id, "ref": ref, "network": network, "state": state,
+        "history": [{"from_state": None, "to_state": state, "by": "intake",
+                     "at": "2026-03-02T09:00:00+00:00", "reason": "nieuwe melding"}],
+        "deadlines": {"triage": "2026-03-03T09:00:00+00:00"},
+        "candidates": [{"offer_id": "offer-a", "offer_name": "Huiswerkbegeleiding",
+                        "organisation_id": "org-a", "organisation_name": "Arktos",
+                        "contact_email": "arktos@example.org", "score": 0.9,
+                        "matched": ["categories", "service_area"], "unmatched": ["languages"],
+                        "explanation": "Past op zorgthema's; niet op taal."}],
+        "engagements": [], "feedback": [], "allowed_actions": allowed,
+        "categories": ["truancy", "motivation"],
+    }
+
+
+REFERRALS: dict[str, dict] = {}
+CALLS: list[tuple[str, str, dict]] = []
+
+
+class FakeWorkflowBridge:
+    """The boundary the portal talks to, with the refusals the real validators give."""
+    name = "workflow_bridge"
+
+    @rpc
+    def health(self):
+        return {"service": self.name, "status": "ok"}
+
+    @rpc
+    def get_referral(self, referral_id):
+        if referral_id not in REFERRALS:
+            raise UnknownReferral(f"no referral {referral_id}")
+        return REFERRALS[referral_id]
+
+    @rpc
+    def act(self, referral_id, action, args):
+        referral = REFERRALS.get(referral_id)
+        if referral is None:
+            raise UnknownReferral(f"no referral {referral_id}")
+        if action not in referral["allowed_actions"]:
+            raise InvalidAction(f"{action} is not allowed in state {referral['state']}")
+        CALLS.append((referral_id, action, args))
+        if action == "triage":
+            referral["state"] = "matching" if args["decision"] == "accept" else "rejected"
+            referral["allowed_actions"] = ["choose_partner", "close"]
+        elif action == "choose_partner":
+            known = {c["offer_id"]: c for c in referral["candidates"]}
+            if not set(args["offer_ids"]) <= set(known):
+                raise InvalidAction("unknown offer")
+            for offer_id in args["offer_ids"]:
+                referral["engagements"].append({
+                    "token": f"tok-{offer_id}-0123456789abcdef", "offer_id": offer_id,
+                    "offer_name": known[offer_id]["offer_name"],
+                    "organisation_name": known[offer_id]["organisation_name"], "status": "proposed"})
+            referral["state"] = "awaiting_partner"
+            referral["allowed_actions"] = ["partner_respond", "close"]
+        elif action == "partner_respond":
+            engagement = next((g for g in referral["engagements"] if g["token"] == args["token"]), None)
+            if engagement is None or engagement["status"] != "proposed":
+                raise InvalidAction("this engagement was already answered")
+            engagement["status"] = "accepted" if args["accept"] else "declined"
+            referral["state"] = "in_progress" if args["accept"] else "matching"
+            referral["allowed_actions"] = ["submit_feedback", "close"]
+        elif action == "submit_feedback":
+            referral["feedback"].append({"by": args["by"], "at": "2026-03-05T10:00:00+00:00",
+                                         "text": args["text"]})
+        elif action == "close":
+            referral["state"] = "closed"
+            referral["allowed_actions"] = []
+        return {"state": referral["state"]}
+
+
+@pytest.fixture
+def bridge(settings_env):
+    REFERRALS.clear()
+    CALLS.clear()
+    REFERRALS["r-m1"] = snapshot("r-m1", "MCH-2026-0001", "mechelen", "triage", ["triage", "close"])
+    REFERRALS["r-k1"] = snapshot("r-k1", "KIEL-2026-0001", "kiel", "triage", ["triage", "close"])
+    container = ServiceContainer(FakeWorkflowBridge, {"AMQP_URI": settings_env.amqp_uri,
+                                                      "serializer": "json"})
+    container.start()
+    yield REFERRALS
+    container.stop()
+
+
+@pytest.fixture
+def portal(run_service, settings_env):
+    container = run_service(PortalService)
+    url = f"http://{container.config['WEB_SERVER_ADDRESS']}"
+    for username, role, network, org in [("coord.mechelen", "coordinator", "mechelen", None),
+                                         ("coord.kiel", "coordinator", "kiel", None),
+                                         ("analist", "analyst", "mechelen", None)]:
+        result = amqp.rpc_call(settings_env.amqp_uri, "portal", "upsert_user", username, PASSWORD,
+                               role, network, organisation_id=org, timeout=20)
+        assert result["username"] == username
+    return url
+
+
+def publish_state(settings_env, referral_id, ref, network, to_state, at, due_at=None, message_id=None):
+    payload = {"referral_id": referral_id, "ref": ref, "network": network, "from_state": "draft",
+               "to_state": to_state, "by": "system", "reason": "", "at": at,
+               "categories": ["truancy"], "due_at": due_at, "fhir_status": "received"}
+    envelope = make_envelope(REFERRAL_STATE_CHANGED, payload, network=network, referral_ref=ref,
+                             message_id=message_id)
+    with amqp.connect(settings_env.amqp_uri) as connection:
+        amqp.publish_event(connection, WORKFLOW, REFERRAL_STATE_CHANGED, envelope)
+    return envelope
+
+
+def login(url, username="coord.mechelen", password=PASSWORD):
+    session = requests.Session()
+    response = session.post(f"{url}/login", data={"username": username, "password": password},
+                            allow_redirects=False, timeout=20)
+    assert response.status_code == 303, response.text
+    return session
+
+
+def test_health_and_upsert_user_is_idempotent(portal, settings_env):
+    assert amqp.rpc_call(settings_env.amqp_uri, "portal", "health") == {"service": "portal", "status": "ok"}
+    again = amqp.rpc_call(settings_env.amqp_uri, "portal", "upsert_user", "coord.mechelen", PASSWORD,
+                          "coordinator", "mechelen")
+    assert again["created"] is False
+    with pytest.raises(amqp.RemoteError) as error:
+        amqp.rpc_call(settings_env.amqp_uri, "portal", "upsert_user", "x", PASSWORD, "king", "mechelen")
+    assert error.value.exc_type == "UserError" and "role" in error.value.value
+
+
+def test_login_inbox_shows_only_own_network_and_logout(portal, bridge, settings_env):
+    first = publish_state(settings_env, "r-m1", "MCH-2026-0001", "mechelen", "triage",
+                          "2026-03-02T09:00:00+00:00", due_at="2026-03-03T09:00:00+00:00")
+    publish_state(settings_env, "r-m2", "MCH-2026-0002", "mechelen", "in_progress", "2026-03-02T10:00:00+00:00")
+    publish_state(settings_env, "r-k1", "KIEL-2026-0001", "kiel", "triage", "2026-03-02T09:00:00+00:00")
+    # a redelivered copy of the first event changes nothing
+    publish_state(settings_env, "r-m1", "MCH-2026-0001", "mechelen", "closed",
+                  "2026-03-02T09:00:00+00:00", message_id=first["message_id"])
+
+    auth = ("coord.mechelen", PASSWORD)
+    tasks = wait_until(lambda: (lambda r: r if len(r) == 2 else None)(
+        requests.get(f"{portal}/api/v1/tasks", auth=auth, timeout=10).json()), what="two mechelen tasks")
+    assert [t["ref"] for t in tasks] == ["MCH-2026-0001", "MCH-2026-0002"]
+    assert tasks[0]["state"] == "triage"
+    wait_until(lambda: len(requests.get(f"{portal}/api/v1/tasks", auth=("coord.kiel", PASSWORD),
+                                        timeout=10).json()) == 1, what="the kiel task")
+
+    anonymous = requests.get(f"{portal}/", allow_redirects=False, timeout=10)
+    assert anonymous.status_code == 303 and anonymous.headers["Location"].startswith("/login")
+    wrong = requests.post(f"{portal}/login", data={"username": "coord.mechelen", "password": "nee"},
+                          timeout=10)
+    assert wrong.status_code == 401 and "Onbekende gebruiker of fout wachtwoord" in wrong.text
+
+    session = login(portal)
+    cookie = session.cookies.get("netsterk_session")
+    assert cookie and "coord.mechelen" not in cookie
+    inbox = session.get(f"{portal}/", timeout=10)
+    assert inbox.status_code == 200
+    assert "MCH-2026-0001" in inbox.text and "MCH-2026-0002" in inbox.text
+    assert "KIEL-2026-0001" not in inbox.text
+    assert "Triage" in inbox.text and "Lopend / In progress" in inbox.text
+    assert "te doen tegen 2026-03-03 / due on 2026-03-03" in inbox.text
+    assert 'href="/referrals/r-m1"' in inbox.text
+    assert session.get(f"{portal}/static/portal.css", timeout=10).headers["Content-Type"].startswith("text/css")
+
+    logged_out = session.post(f"{portal}/logout", timeout=10)
+    assert "U bent afgemeld" in logged_out.text
+    assert session.get(f"{portal}/", allow_redirects=False, timeout=10).status_code == 303
+
+
+def test_roles_and_networks_are_kept_apart(portal, bridge):
+    analyst = login(portal, "analist")
+    assert analyst.get(f"{portal}/", timeout=10).status_code == 403
+    assert requests.get(f"{portal}/api/v1/tasks", auth=("analist", PASSWORD), timeout=10).status_code == 403
+
+    session = login(portal)
+    other = session.get(f"{portal}/referrals/r-k1", timeout=10)
+    assert other.status_code == 404 and "ander netwerk" in other.text
+    assert session.get(f"{portal}/referrals/does-not-exist", timeout=10).status_code == 404
+    assert requests.get(f"{portal}/api/v1/referrals/r-k1", auth=("coord.mechelen", PASSWORD),
+                        timeout=10).status_code == 404
+    refused = session.post(f"{portal}/referrals/r-k1/actions/triage", data={"decision": "accept"}, timeout=10)
+    assert refused.status_code == 404
+    assert CALLS == []
+
+
+def test_detail_and_actions_through_the_bridge(portal, bridge):
+    session = login(portal)
+    detail = session.get(f"{portal}/referrals/r-m1", timeout=10)
+    assert detail.status_code == 200
+    assert "Melding MCH-2026-0001" in detail.text
+    assert "nieuwe melding" in detail.text and "Huiswerkbegeleiding" in detail.text
+    assert "Past op zorgthema&#x27;s; niet op taal." in detail.text
+    assert 'action="/referrals/r-m1/actions/triage"' in detail.text
+    assert "actions/choose_partner" not in detail.text
+
+    # the bridge refuses: its reason is shown, 422, nothing is lost
+    refused = session.post(f"{portal}/referrals/r-m1/actions/choose_partner",
+                           data={"offer_ids": "offer-a"}, timeout=10)
+    assert refused.status_code == 422
+    assert "choose_partner is not allowed in state triage" in refused.text
+    # the portal's own validation: a rejection needs a reason
+    invalid = session.post(f"{portal}/referrals/r-m1/actions/triage", data={"decision": "reject"}, timeout=10)
+    assert invalid.status_code == 422 and "Dit veld is verplicht" in invalid.text
+    assert CALLS == []
+
+    done = session.post(f"{portal}/referrals/r-m1/actions/triage",
+                        data={"decision": "accept", "reason": "duidelijke vraag", "by": "spoofed"},
+                        allow_redirects=False, timeout=10)
+    assert done.status_code == 303 and done.headers["Location"] == "/referrals/r-m1"
+    assert CALLS[-1] == ("r-m1", "triage", {"by": "coord.mechelen", "decision": "accept",
+                                            "reason": "duidelijke vraag"})
+    after = session.get(f"{portal}/referrals/r-m1", timeout=10)
+    assert "Partner zoeken / Matching" in after.text
+    assert 'name="offer_ids" value="offer-a"' in after.text
+
+
+def test_json_api(portal, bridge):
+    auth = ("coord.mechelen", PASSWORD)
+    url = f"{portal}/api/v1/referrals/r-m1"
+    unauthenticated = requests.post(f"{url}/actions/triage", json={"decision": "accept"}, timeout=10)
+    assert unauthenticated.status_code == 401 and "Basic" in unauthenticated.headers["WWW-Authenticate"]
+    assert requests.get(url, auth=("coord.mechelen", "fout"), timeout=10).status_code == 401
+
+    assert requests.get(url, auth=auth, timeout=10).json()["state"] == "triage"
+    REFERRALS["r-m1"]["allowed_actions"] = ["triage"]
+    refused = requests.post(f"{url}/actions/close", json={"outcome": "geen"}, auth=auth, timeout=10)
+    assert refused.status_code == 422 and refused.json() == {"error": "close is not allowed in state triage"}
+    invalid = requests.post(f"{url}/actions/triage", json={"decision": "maybe"}, auth=auth, timeout=10)
+    assert invalid.status_code == 422 and invalid.json()["field"] == "decision"
+    garbage = requests.post(f"{url}/actions/triage", data="{not json", auth=auth, timeout=10)
+    assert garbage.status_code == 422
+    unknown = requests.post(f"{url}/actions/fly", json={}, auth=auth, timeout=10)
+    assert unknown.status_code == 422 and "fly" in unknown.json()["error"]
+
+    ok = requests.post(f"{url}/actions/triage", json={"decision": "accept"}, auth=auth, timeout=10)
+    assert ok.status_code == 200 and ok.json() == {"result": {"state": "matching"}}
+    ok = requests.post(f"{url}/actions/choose_partner", json={"offer_ids": ["offer-a"]}, auth=auth, timeout=10)
+    assert ok.json() == {"result": {"state": "awaiting_partner"}}
+    missing = requests.get(f"{portal}/api/v1/referrals/nope", auth=auth, timeout=10)
+    assert missing.status_code == 404 and "error" in missing.json()
+
+
+def test_partner_accepts_and_gives_feedback(portal, bridge):
+    referral = bridge["r-m1"]
+    referral.update(state="awaiting_partner", allowed_actions=["partner_respond", "close"])
+    token = "tok-offer-a-0123456789abcdef"
+    referral["engagements"] = [{"token": token, "offer_id": "offer-a", "offer_name": "Huiswerkbegeleiding",
+                                "organisation_name": "Arktos", "status": "proposed"}]
+    page_url = f"{portal}/engagements/r-m1/{token}"
+
+    assert requests.get(f"{portal}/engagements/r-m1/wrong-token", timeout=10).status_code == 404
+    assert requests.get(f"{portal}/engagements/nope/{token}", timeout=10).status_code == 404
+    page = requests.get(page_url, timeout=10)
+    assert page.status_code == 200
+    assert "MCH-2026-0001" in page.text and "Huiswerkbegeleiding" in page.text
+    assert "Spijbelen / Truancy" in page.text
+    assert 'name="accept" value="1"' in page.text
+
+    declined_without_reason = requests.post(f"{page_url}/respond", data={"accept": "0"}, timeout=10)
+    assert declined_without_reason.status_code == 422 and "verplicht" in declined_without_reason.text
+
+    accepted = requests.post(f"{page_url}/respond", data={"accept": "1"}, timeout=10)
+    assert accepted.status_code == 200 and "u hebt de vraag aanvaard" in accepted.text
+    assert CALLS[-1] == ("r-m1", "partner_respond", {"token": token, "accept": True, "by": "Arktos",
+                                                     "reason": ""})
+    again = requests.post(f"{page_url}/respond", data={"accept": "1"}, timeout=10)
+    assert again.status_code == 422 and "partner_respond is not allowed in state in_progress" in again.text
+
+    form = requests.get(page_url, timeout=10)
+    assert 'action="/engagements/r-m1/' in form.text and "/feedback" in form.text
+    assert "Aanvaard / Accepted" in form.text
+    sent = requests.post(f"{page_url}/feedback", data={"text": "Eerste gesprek met het gezin gepland."},
+                         timeout=10)
+    assert sent.status_code == 200 and "terugkoppeling is bewaard" in sent.text
+    assert referral["feedback"][-1]["text"] == "Eerste gesprek met het gezin gepland."
+    assert referral["feedback"][-1]["by"] == "Arktos"
+
+
+def test_bridge_down_gives_a_clear_message(portal, settings_env, monkeypatch):
+    monkeypatch.setenv("NETSTERK_RPC_TIMEOUT", "2")
+    get_settings.cache_clear()
+    session = login(portal)
+    page = session.get(f"{portal}/referrals/r-m1", timeout=20)
+    assert page.status_code in (503, 504)
+    assert "niet bereikbaar" in page.text
+    assert re.search(r"try again shortly", page.text)
