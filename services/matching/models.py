@@ -10,7 +10,7 @@ from netsterk.db import utcnow
 
 
 class Base(DeclarativeBase):
-    pass
+    """The metadata of matching's own database."""
 
 
 class Organisation(Base):

@@ -5,6 +5,7 @@ Delivery is at least once: an attempt first takes a lease on the row (an atomic 
 the same time; a crash between the SMTP hand-over and marking it sent can resend it once."""
 from __future__ import annotations
 
+import smtplib
 import uuid
 from datetime import timedelta
 
@@ -85,7 +86,7 @@ def attempt(factory: sessionmaker, mail_id: str, *, sender: str, host: str, port
     with log_context(**context):
         try:
             mailer.deliver(message, host, port)
-        except (OSError, mailer.smtplib.SMTPException) as exc:
+        except (OSError, smtplib.SMTPException) as exc:
             with session_scope(factory) as session:
                 mail = session.get(OutgoingMail, mail_id)
                 mail.last_error = mailer.describe_error(exc)

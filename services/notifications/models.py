@@ -15,7 +15,7 @@ STATUSES = ("pending", "sent", "failed")
 
 
 class Base(DeclarativeBase):
-    pass
+    """The metadata of the notifications service's own database."""
 
 
 class OutgoingMail(Base):

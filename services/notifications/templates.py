@@ -20,11 +20,11 @@ class TemplateError(ValueError):
 
 
 class UnknownTemplate(TemplateError):
-    pass
+    """A template name the catalogue does not have."""
 
 
 class MissingContext(TemplateError):
-    pass
+    """A placeholder of the template has no value in the context."""
 
 
 def _key(template: str, part: str) -> str:

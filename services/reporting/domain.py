@@ -18,7 +18,7 @@ class InvalidEvent(ValueError):
 
 
 class InvalidQuery(ValueError):
-    pass
+    """A counts request without a usable network."""
 
 
 def _as_utc(value: datetime) -> datetime:

@@ -11,7 +11,7 @@ from netsterk.db import ProcessedMessageMixin, utcnow
 
 
 class Base(DeclarativeBase):
-    pass
+    """The metadata of reporting's own database."""
 
 
 class ReferralFact(Base):
@@ -28,4 +28,4 @@ class ReferralFact(Base):
 
 
 class ProcessedMessage(ProcessedMessageMixin, Base):
-    pass
+    """Event message ids reporting already applied (idempotent consumers)."""
