@@ -101,6 +101,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
                                  "en": "Matches every criterion: {matched}."},
     # --- notifications ---
     # e-mail templates: subject and plain-text body; {ref} is always available
+    "notifications.not_given": {"nl": "niet opgegeven", "en": "not given"},
     "notifications.partner_engagement.subject": {
         "nl": "Vraag tot inschakeling: {offer_name} [{ref}]",
         "en": "Request to engage: {offer_name} [{ref}]"},

@@ -1,7 +1,8 @@
 """E-mail templates: subject and plain-text body per template and language, from the catalogue.
 
 Pure: `render(template, lang, context)` -> (subject, body). Every placeholder a template uses must
-be in the context; a missing one is a clear error, never a half-filled e-mail."""
+be in the context; a missing one (or an empty link) is a clear error, never a half-filled
+e-mail. An empty text value shows as "niet opgegeven" / "not given"."""
 from __future__ import annotations
 
 from string import Formatter
@@ -62,10 +63,13 @@ def render(template: str, lang: str, context: dict) -> tuple[str, str]:
     if not isinstance(context, dict):
         raise TemplateError("context must be an object")
     needed = placeholders(template, lang)
-    missing = sorted(k for k in needed if context.get(k) is None or str(context[k]).strip() == "")
+    missing = sorted(k for k in needed if context.get(k) is None
+                     or (k.endswith("_url") and str(context[k]).strip() == ""))
     if missing:
         raise MissingContext(f"template {template} needs context {', '.join(missing)}")
     values = {key: _display(key, context[key], lang) for key in needed}
+    values = {key: value if value.strip() else CATALOGUE["notifications.not_given"][lang]
+              for key, value in values.items()}
     subject_values = {key: " ".join(value.split()) for key, value in values.items()}
     subject = _text(template, "subject", lang).format(**subject_values)
     body = _text(template, "body", lang).format(**values)

@@ -32,7 +32,14 @@ def test_missing_context_key_is_a_clear_error():
     with pytest.raises(MissingContext, match="template partner_engagement needs context accept_url"):
         render("partner_engagement", "nl", {"ref": "NS-2026-000001", "offer_name": "X"})
     with pytest.raises(MissingContext, match="outcome"):
-        render("reporter_closed", "en", {"ref": "NS-2026-000001", "outcome": "  "})
+        render("reporter_closed", "en", {"ref": "NS-2026-000001", "outcome": None})
+    with pytest.raises(MissingContext, match="confirm_url"):
+        render("school_efforts_request", "en", {"ref": "NS-2026-000001", "confirm_url": " "})
+
+
+def test_an_empty_text_value_shows_as_not_given():
+    _subject, body = render("reporter_closed", "nl", {"ref": "NS-2026-000001", "outcome": ""})
+    assert "Uitkomst: niet opgegeven" in body
 
 
 def test_unknown_template_or_language_is_refused():
