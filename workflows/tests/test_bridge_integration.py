@@ -1,0 +1,232 @@
+"""The bridge as a real process over the real broker (a throw-away vhost) and a real Temporal
+dev server; the workflow runs in an in-test worker whose state-change publisher is the real
+activity (pointed at the test vhost) while e-mail and ranking are faked."""
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import kombu
+import pytest
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from netsterk.amqp import RemoteError, connect, event_exchange, publish_event, rpc_call
+from netsterk.contracts import BRIDGE, INTAKE, REFERRAL_STATE_CHANGED, REFERRAL_SUBMITTED, WORKFLOW, workflow_id
+from netsterk.envelope import make_envelope
+from netsterk.settings import REPO_ROOT
+from netsterk.testing import free_port, rabbit_vhost, wait_until
+from workflows.bridge import EVENT_QUEUE
+from workflows.referral.activities import ReferralActivities
+from workflows.referral.shared import EmailRequest
+from workflows.referral.workflow import ReferralWorkflow
+from workflows.tests.conftest import CANDIDATES, temporal_cli_path
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def amqp_uri():
+    with rabbit_vhost("netsterk_wf") as uri:
+        yield uri
+
+
+@pytest.fixture(scope="module")
+def temporal_address(tmp_path_factory):
+    port, ui_port = free_port(), free_port()
+    db = tmp_path_factory.mktemp("temporal") / "temporal.db"
+    process = subprocess.Popen(
+        [temporal_cli_path(), "server", "start-dev", "--headless", "--ip", "127.0.0.1",
+         "--port", str(port), "--ui-port", str(ui_port), "--db-filename", str(db),
+         "--log-level", "error"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    address = f"127.0.0.1:{port}"
+    try:
+        wait_until(lambda: subprocess.run(
+            [temporal_cli_path(), "operator", "cluster", "health", "--address", address],
+            capture_output=True, text=True, timeout=10).stdout.strip().endswith("SERVING"),
+            timeout=60, what="temporal dev server")
+        yield address
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture
+def task_queue():
+    return f"bridge-test-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def bridge_process(amqp_uri, temporal_address, task_queue, tmp_path):
+    env = dict(os.environ, NETSTERK_AMQP_URI=amqp_uri, NETSTERK_TEMPORAL_ADDRESS=temporal_address,
+               NETSTERK_TEMPORAL_TASK_QUEUE=task_queue, NETSTERK_VAR_DIR=str(tmp_path),
+               NETSTERK_RPC_TIMEOUT="20")
+    log_file = open(tmp_path / "bridge.log", "w")
+    process = subprocess.Popen([sys.executable, "-m", "workflows.bridge"], cwd=REPO_ROOT, env=env,
+                               stdout=log_file, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: rpc_call(amqp_uri, BRIDGE, "health", timeout=5), timeout=60,
+                   what="bridge rpc health")
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        log_file.close()
+
+
+def submitted(referral_id: str, **payload) -> dict:
+    body = {"referral_id": referral_id, "ref": "MEC-2026-0042", "network": "mechelen",
+            "channel": "web", "categories": ["truancy"], "postcode": "2800", "age": 15,
+            "school_level": "secondary", "languages": ["nl"], "urgency": "normal",
+            "school_efforts_done": True, "reporter_email": "reporter@school.example",
+            "reporter_lang": "nl", "school_email": None,
+            "submitted_at": "2026-11-24T09:00:00+00:00"}
+    body.update(payload)
+    return make_envelope(REFERRAL_SUBMITTED, body, network="mechelen", referral_ref="MEC-2026-0042")
+
+
+def publish(amqp_uri: str, body, **kwargs) -> None:
+    with connect(amqp_uri) as connection:
+        if kwargs:   # raw message (wrong content type)
+            with connection.Producer() as producer:
+                producer.publish(body, exchange=event_exchange(INTAKE), routing_key=REFERRAL_SUBMITTED,
+                                 declare=[event_exchange(INTAKE)], **kwargs)
+        else:
+            publish_event(connection, INTAKE, REFERRAL_SUBMITTED, body)
+
+
+def drain(amqp_uri: str, queue_name: str) -> list:
+    bodies = []
+    with connect(amqp_uri) as connection:
+        with connection.SimpleQueue(queue_name, no_ack=True) as queue:
+            while True:
+                try:
+                    message = queue.get(block=True, timeout=0.5)
+                except queue.Empty:
+                    return bodies
+                bodies.append(message.payload if message.content_type == "application/json"
+                              else message.body)
+
+
+async def call(amqp_uri, method, *args):
+    return await asyncio.to_thread(rpc_call, amqp_uri, BRIDGE, method, *args, timeout=20)
+
+
+async def test_bridge_starts_once_serves_rpc_and_dead_letters(amqp_uri, temporal_address, task_queue,
+                                                              bridge_process):
+    emails: list[EmailRequest] = []
+
+    @activity.defn(name="rank_offers")
+    async def rank_offers(request: dict) -> list:
+        return [dict(c) for c in CANDIDATES]
+
+    @activity.defn(name="send_email")
+    async def send_email(request: EmailRequest) -> dict:
+        emails.append(request)
+        return {"status": "sent", "mail_id": str(len(emails))}
+
+    real = ReferralActivities(amqp_uri=amqp_uri)
+    # a queue on the workflow's event exchange, to see the real published state changes
+    changes_queue = f"test-state-changes-{uuid.uuid4().hex[:6]}"
+    with connect(amqp_uri) as connection:
+        kombu.Queue(changes_queue, exchange=event_exchange(WORKFLOW),
+                    routing_key=REFERRAL_STATE_CHANGED, durable=True)(connection.channel()).declare()
+
+    client = await Client.connect(temporal_address)
+    with ThreadPoolExecutor(max_workers=4) as executor:
+        async with Worker(client, task_queue=task_queue, workflows=[ReferralWorkflow],
+                          activities=[rank_offers, send_email, real.publish_state_change],
+                          activity_executor=executor):
+            referral_id = uuid.uuid4().hex
+            envelope = submitted(referral_id)
+            await asyncio.to_thread(publish, amqp_uri, envelope)
+            await asyncio.to_thread(publish, amqp_uri, envelope)                      # redelivery
+            again = dict(envelope, message_id=str(uuid.uuid4()))                       # re-sent
+            await asyncio.to_thread(publish, amqp_uri, again)
+
+            async def snapshot_in_triage():
+                try:
+                    snap = await call(amqp_uri, "get_referral", referral_id)
+                except RemoteError:
+                    return None
+                return snap if snap["state"] == "triage" else None
+
+            snap = None
+            for _ in range(200):
+                snap = await snapshot_in_triage()
+                if snap:
+                    break
+                await asyncio.sleep(0.1)
+            assert snap is not None, "the workflow never reached triage"
+            assert snap["referral_id"] == referral_id and snap["allowed_actions"] == ["triage"]
+            assert snap["history"][0]["to_state"] == "triage"
+
+            # every copy was acked, and still exactly one workflow exists
+            await asyncio.sleep(1.0)
+            with connect(amqp_uri) as connection:
+                _, waiting, _ = connection.channel().queue_declare(EVENT_QUEUE, passive=True)
+            assert waiting == 0
+            runs = [w async for w in client.list_workflows(f'WorkflowId = "{workflow_id(referral_id)}"')]
+            assert len(runs) == 1
+
+            with pytest.raises(RemoteError) as info:
+                await call(amqp_uri, "act", referral_id, "fly_away", {})
+            assert info.value.exc_type == "InvalidAction" and "unknown action" in info.value.value
+            with pytest.raises(RemoteError) as info:
+                await call(amqp_uri, "act", referral_id, "close", {"by": "c", "outcome": "x"})
+            assert info.value.exc_type == "InvalidAction"
+            assert "close is not allowed in state 'triage'" in info.value.value
+            with pytest.raises(RemoteError) as info:
+                await call(amqp_uri, "act", referral_id, "triage", {"by": "c", "decision": "maybe"})
+            assert info.value.exc_type == "InvalidAction" and "unknown decision" in info.value.value
+            with pytest.raises(RemoteError) as info:
+                await call(amqp_uri, "get_referral", "no-such-referral")
+            assert info.value.exc_type == "UnknownReferral"
+            with pytest.raises(RemoteError) as info:
+                await call(amqp_uri, "act", "no-such-referral", "triage", {"by": "c", "decision": "accept"})
+            assert info.value.exc_type == "UnknownReferral"
+
+            snap = await call(amqp_uri, "act", referral_id, "triage", {"by": "coord-1", "decision": "accept"})
+            assert snap["state"] == "matching"
+            assert [c["offer_id"] for c in snap["candidates"]] == ["offer-a", "offer-b"]
+
+    # the real activity published both moves with deterministic message ids
+    changes = await asyncio.to_thread(drain, amqp_uri, changes_queue)
+    assert [c["message_id"] for c in changes] == [f"{workflow_id(referral_id)}:1",
+                                                  f"{workflow_id(referral_id)}:2"]
+    assert changes[1]["payload"]["to_state"] == "matching"
+    assert changes[1]["correlation_id"] == envelope["correlation_id"]
+    assert changes[1]["type"] == REFERRAL_STATE_CHANGED
+
+    # invalid messages are dead-lettered, not lost
+    await asyncio.to_thread(publish, amqp_uri, {"hello": "world"})
+    await asyncio.to_thread(publish, amqp_uri, submitted(uuid.uuid4().hex, categories="truancy"))
+    await asyncio.to_thread(publish, amqp_uri, b"not json", content_type="text/plain",
+                            content_encoding="utf-8")
+
+    def three_dead() -> list:
+        with connect(amqp_uri) as connection:
+            _, count, _ = connection.channel().queue_declare(f"{EVENT_QUEUE}.dlq", passive=True)
+        return count >= 3
+    await asyncio.to_thread(wait_until, three_dead, timeout=20, what="three dead letters")
+    dead = await asyncio.to_thread(drain, amqp_uri, f"{EVENT_QUEUE}.dlq")
+    assert {"hello": "world"} in dead
+    assert any(isinstance(d, dict) and d.get("payload", {}).get("categories") == "truancy" for d in dead)
+    assert any(d in (b"not json", "not json") for d in dead)
+
+    # SIGTERM stops the bridge cleanly
+    bridge_process.terminate()
+    assert await asyncio.to_thread(bridge_process.wait, 20) == 0
