@@ -53,11 +53,11 @@ class UnknownReferral(Exception):
 
 
 class MethodNotFound(Exception):
-    pass
+    """The RPC method is not served by workflow_bridge."""
 
 
 class IncorrectSignature(Exception):
-    pass
+    """The RPC arguments do not fit the method (nameko's name for it)."""
 
 
 def event_queue() -> Queue:

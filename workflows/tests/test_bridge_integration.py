@@ -230,3 +230,40 @@ async def test_bridge_starts_once_serves_rpc_and_dead_letters(amqp_uri, temporal
     # SIGTERM stops the bridge cleanly
     bridge_process.terminate()
     assert await asyncio.to_thread(bridge_process.wait, 20) == 0
+
+
+async def test_worker_process_runs_a_referral_and_stops_on_sigterm(amqp_uri, temporal_address,
+                                                                   task_queue, tmp_path):
+    """`python -m workflows.worker` with its real activities: the start move is published on the
+    real broker (e-mail and ranking RPCs wait for their services, which are not part of this test)."""
+    changes_queue = f"test-worker-changes-{uuid.uuid4().hex[:6]}"
+    with connect(amqp_uri) as connection:
+        kombu.Queue(changes_queue, exchange=event_exchange(WORKFLOW),
+                    routing_key=REFERRAL_STATE_CHANGED, durable=True)(connection.channel()).declare()
+    env = dict(os.environ, NETSTERK_AMQP_URI=amqp_uri, NETSTERK_TEMPORAL_ADDRESS=temporal_address,
+               NETSTERK_TEMPORAL_TASK_QUEUE=task_queue, NETSTERK_VAR_DIR=str(tmp_path),
+               NETSTERK_RPC_TIMEOUT="2")
+    with open(tmp_path / "worker.log", "w") as log_file:
+        process = subprocess.Popen([sys.executable, "-m", "workflows.worker"], cwd=REPO_ROOT,
+                                   env=env, stdout=log_file, stderr=subprocess.STDOUT)
+        try:
+            client = await Client.connect(temporal_address)
+            referral_id = uuid.uuid4().hex
+            from workflows.referral.shared import ReferralInput
+            referral = ReferralInput.from_event(submitted(referral_id))
+            handle = await client.start_workflow(ReferralWorkflow.run, referral,
+                                                 id=workflow_id(referral_id), task_queue=task_queue)
+            snap = None
+            for _ in range(200):
+                snap = await handle.query(ReferralWorkflow.snapshot)
+                if snap["state"] == "triage":
+                    break
+                await asyncio.sleep(0.1)
+            assert snap["state"] == "triage"
+            changes = await asyncio.to_thread(drain, amqp_uri, changes_queue)
+            assert [c["message_id"] for c in changes] == [f"{workflow_id(referral_id)}:1"]
+            assert changes[0]["payload"]["fhir_status"] == "received"
+        finally:
+            process.terminate()
+            code = await asyncio.to_thread(process.wait, 30)
+    assert code == 0, (tmp_path / "worker.log").read_text()[-2000:]
