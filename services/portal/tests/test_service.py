@@ -116,7 +116,8 @@ def bridge(settings_env):
 
 @pytest.fixture
 def portal(run_service, settings_env):
-    container = run_service(PortalService)
+    # one worker: events are handled one after the other, in queue order
+    container = run_service(PortalService, max_workers=1)
     url = f"http://{container.config['WEB_SERVER_ADDRESS']}"
     for username, role, network, org in [("coord.mechelen", "coordinator", "mechelen", None),
                                          ("coord.kiel", "coordinator", "kiel", None),
@@ -138,12 +139,23 @@ def publish_state(settings_env, referral_id, ref, network, to_state, at, due_at=
     return envelope
 
 
-def login(url, username="coord.mechelen", password=PASSWORD):
-    session = requests.Session()
-    response = session.post(f"{url}/login", data={"username": username, "password": password},
-                            allow_redirects=False, timeout=20)
-    assert response.status_code == 303, response.text
-    return session
+@pytest.fixture
+def login(portal):
+    """Log in as a user; returns a requests.Session with the session cookie (closed afterwards,
+    so no keep-alive connection holds the portal's web server open at shutdown)."""
+    sessions = []
+
+    def log_in(username="coord.mechelen", password=PASSWORD):
+        session = requests.Session()
+        sessions.append(session)
+        response = session.post(f"{portal}/login", data={"username": username, "password": password},
+                                allow_redirects=False, timeout=20)
+        assert response.status_code == 303, response.text
+        return session
+
+    yield log_in
+    for session in sessions:
+        session.close()
 
 
 def test_health_and_upsert_user_is_idempotent(portal, settings_env):
@@ -156,22 +168,22 @@ def test_health_and_upsert_user_is_idempotent(portal, settings_env):
     assert error.value.exc_type == "UserError" and "role" in error.value.value
 
 
-def test_login_inbox_shows_only_own_network_and_logout(portal, bridge, settings_env):
+def test_login_inbox_shows_only_own_network_and_logout(portal, bridge, settings_env, login):
     first = publish_state(settings_env, "r-m1", "MCH-2026-0001", "mechelen", "triage",
                           "2026-03-02T09:00:00+00:00", due_at="2026-03-03T09:00:00+00:00")
     publish_state(settings_env, "r-m2", "MCH-2026-0002", "mechelen", "in_progress", "2026-03-02T10:00:00+00:00")
-    publish_state(settings_env, "r-k1", "KIEL-2026-0001", "kiel", "triage", "2026-03-02T09:00:00+00:00")
-    # a redelivered copy of the first event changes nothing
+    # a redelivered copy of the first event changes nothing (it would, being newer, if applied);
+    # it is queued before the kiel event, so once that is visible the copy was handled
     publish_state(settings_env, "r-m1", "MCH-2026-0001", "mechelen", "closed",
-                  "2026-03-02T09:00:00+00:00", message_id=first["message_id"])
+                  "2026-03-02T11:00:00+00:00", message_id=first["message_id"])
+    publish_state(settings_env, "r-k1", "KIEL-2026-0001", "kiel", "triage", "2026-03-02T09:00:00+00:00")
 
-    auth = ("coord.mechelen", PASSWORD)
-    tasks = wait_until(lambda: (lambda r: r if len(r) == 2 else None)(
-        requests.get(f"{portal}/api/v1/tasks", auth=auth, timeout=10).json()), what="two mechelen tasks")
+    kiel = wait_until(lambda: requests.get(f"{portal}/api/v1/tasks", auth=("coord.kiel", PASSWORD),
+                                           timeout=10).json(), what="the kiel task")
+    assert [t["ref"] for t in kiel] == ["KIEL-2026-0001"]
+    tasks = requests.get(f"{portal}/api/v1/tasks", auth=("coord.mechelen", PASSWORD), timeout=10).json()
     assert [t["ref"] for t in tasks] == ["MCH-2026-0001", "MCH-2026-0002"]
     assert tasks[0]["state"] == "triage"
-    wait_until(lambda: len(requests.get(f"{portal}/api/v1/tasks", auth=("coord.kiel", PASSWORD),
-                                        timeout=10).json()) == 1, what="the kiel task")
 
     anonymous = requests.get(f"{portal}/", allow_redirects=False, timeout=10)
     assert anonymous.status_code == 303 and anonymous.headers["Location"].startswith("/login")
@@ -179,7 +191,7 @@ def test_login_inbox_shows_only_own_network_and_logout(portal, bridge, settings_
                           timeout=10)
     assert wrong.status_code == 401 and "Onbekende gebruiker of fout wachtwoord" in wrong.text
 
-    session = login(portal)
+    session = login()
     cookie = session.cookies.get("netsterk_session")
     assert cookie and "coord.mechelen" not in cookie
     inbox = session.get(f"{portal}/", timeout=10)
@@ -196,12 +208,12 @@ def test_login_inbox_shows_only_own_network_and_logout(portal, bridge, settings_
     assert session.get(f"{portal}/", allow_redirects=False, timeout=10).status_code == 303
 
 
-def test_roles_and_networks_are_kept_apart(portal, bridge):
-    analyst = login(portal, "analist")
+def test_roles_and_networks_are_kept_apart(portal, bridge, login):
+    analyst = login("analist")
     assert analyst.get(f"{portal}/", timeout=10).status_code == 403
     assert requests.get(f"{portal}/api/v1/tasks", auth=("analist", PASSWORD), timeout=10).status_code == 403
 
-    session = login(portal)
+    session = login()
     other = session.get(f"{portal}/referrals/r-k1", timeout=10)
     assert other.status_code == 404 and "ander netwerk" in other.text
     assert session.get(f"{portal}/referrals/does-not-exist", timeout=10).status_code == 404
@@ -212,8 +224,8 @@ def test_roles_and_networks_are_kept_apart(portal, bridge):
     assert CALLS == []
 
 
-def test_detail_and_actions_through_the_bridge(portal, bridge):
-    session = login(portal)
+def test_detail_and_actions_through_the_bridge(portal, bridge, login):
+    session = login()
     detail = session.get(f"{portal}/referrals/r-m1", timeout=10)
     assert detail.status_code == 200
     assert "Melding MCH-2026-0001" in detail.text
@@ -305,11 +317,26 @@ def test_partner_accepts_and_gives_feedback(portal, bridge):
     assert referral["feedback"][-1]["by"] == "Arktos"
 
 
-def test_bridge_down_gives_a_clear_message(portal, settings_env, monkeypatch):
+def test_bridge_down_gives_a_clear_message(portal, settings_env, monkeypatch, login):
     monkeypatch.setenv("NETSTERK_RPC_TIMEOUT", "2")
     get_settings.cache_clear()
-    session = login(portal)
+    session = login()
     page = session.get(f"{portal}/referrals/r-m1", timeout=20)
     assert page.status_code in (503, 504)
     assert "niet bereikbaar" in page.text
     assert re.search(r"try again shortly", page.text)
+
+
+def test_unusable_event_is_dead_lettered_and_later_events_still_arrive(portal, settings_env):
+    bad = publish_state(settings_env, "r-x", "MCH-2026-0009", "mechelen", "flying", "2026-03-02T09:00:00Z")
+    publish_state(settings_env, "r-y", "MCH-2026-0010", "mechelen", "triage", "2026-03-02T09:00:00Z")
+    tasks = wait_until(lambda: requests.get(f"{portal}/api/v1/tasks", auth=("coord.mechelen", PASSWORD),
+                                            timeout=10).json(), what="the good event")
+    assert [t["ref"] for t in tasks] == ["MCH-2026-0010"]
+    with amqp.connect(settings_env.amqp_uri) as connection:
+        queue = connection.SimpleQueue(amqp.dead_letter_queue("portal.on_referral_state_changed"))
+        message = queue.get(timeout=10)
+        message.ack()
+        queue.close()
+    assert message.payload["body"]["message_id"] == bad["message_id"]
+    assert "unknown state 'flying'" in message.payload["error"]
