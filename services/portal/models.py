@@ -12,7 +12,7 @@ ROLES = ("coordinator", "partner_staff", "network_admin", "analyst", "ops")
 
 
 class Base(DeclarativeBase):
-    pass
+    """Metadata of the portal's own database."""
 
 
 class User(Base):
@@ -42,4 +42,4 @@ class Task(Base):
 
 
 class ProcessedMessage(ProcessedMessageMixin, Base):
-    pass
+    """Event message ids the portal already applied (idempotent consumer)."""

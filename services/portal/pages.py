@@ -1,7 +1,6 @@
 """Server-rendered HTML of the portal: Dutch first, English beside it (netsterk.i18n.both)."""
 from __future__ import annotations
 
-from datetime import datetime
 from html import escape
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -58,10 +57,12 @@ def message_box(text: str | None, kind: str = "error") -> str:
     return f'<p class="{kind}" role="alert">{e(text)}</p>' if text else ""
 
 
-def login_page(*, error: str | None = None, info: str | None = None, username: str = "") -> str:
+def login_page(*, error: str | None = None, info: str | None = None, username: str = "",
+               next_path: str = "/") -> str:
     body = (
         message_box(error) + message_box(info, "info") +
         '<form method="post" action="/login" class="card">'
+        f'<input type="hidden" name="next" value="{e(next_path)}">'
         f'<label>{e(both("portal.login.username"))}<input name="username" value="{e(username)}" '
         'autocomplete="username" required></label>'
         f'<label>{e(both("portal.login.password"))}<input type="password" name="password" '

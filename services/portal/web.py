@@ -37,7 +37,7 @@ class Refused(Exception):
 
 
 class LoginRequired(Exception):
-    pass
+    """No (valid) session or credentials: log in first."""
 
 
 # --- who is asking -------------------------------------------------------------------------
@@ -176,7 +176,7 @@ def static_file(name: str) -> Response:
 
 @html_page
 def login_form(service, request) -> Response:
-    return html_response(pages.login_page())
+    return html_response(pages.login_page(next_path=safe_next(request.args.get("next"))))
 
 
 @html_page
@@ -186,10 +186,11 @@ def login(service, request) -> Response:
         user = auth.authenticate(session, username, request.form.get("password") or "")
     if user is None:
         log.info("login_failed")
-        return html_response(pages.login_page(error=both("portal.login.failed"), username=username),
+        return html_response(pages.login_page(error=both("portal.login.failed"), username=username,
+                                              next_path=safe_next(request.form.get("next"))),
                              status=401)
     settings = get_settings()
-    response = redirect(safe_next(request.args.get("next") or request.form.get("next")), code=303)
+    response = redirect(safe_next(request.form.get("next") or request.args.get("next")), code=303)
     response.set_cookie(auth.SESSION_COOKIE, auth.sign_session(settings.session_key, user.username),
                         max_age=auth.SESSION_MAX_AGE, httponly=True, samesite="Lax", path="/",
                         secure=settings.portal_url.startswith("https://"))

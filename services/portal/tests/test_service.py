@@ -3,7 +3,6 @@
 boundary to the Temporal workflows), driven over HTTP with `requests`."""
 from __future__ import annotations
 
-import copy
 import re
 
 import pytest
@@ -22,11 +21,11 @@ PASSWORD = "wachtwoord-123"
 
 
 class InvalidAction(Exception):
-    pass
+    """What the bridge raises when a workflow validator refuses an action."""
 
 
 class UnknownReferral(Exception):
-    pass
+    """What the bridge raises for a referral id without a workflow."""
 
 
 def snapshot(referral_id, ref, network, state, allowed):
@@ -340,3 +339,18 @@ def test_unusable_event_is_dead_lettered_and_later_events_still_arrive(portal, s
         queue.close()
     assert message.payload["body"]["message_id"] == bad["message_id"]
     assert "unknown state 'flying'" in message.payload["error"]
+
+
+def test_login_returns_to_the_page_asked_for_and_only_on_this_site(portal, bridge):
+    asked = requests.get(f"{portal}/referrals/r-m1", allow_redirects=False, timeout=10)
+    assert asked.status_code == 303 and asked.headers["Location"].endswith("/login?next=/referrals/r-m1")
+    form = requests.get(f"{portal}/login?next=/referrals/r-m1", timeout=10)
+    assert '<input type="hidden" name="next" value="/referrals/r-m1">' in form.text
+    with requests.Session() as session:
+        back = session.post(f"{portal}/login", data={"username": "coord.mechelen", "password": PASSWORD,
+                                                     "next": "/referrals/r-m1"}, allow_redirects=False, timeout=10)
+        assert back.headers["Location"] == "/referrals/r-m1"
+        elsewhere = session.post(f"{portal}/login", data={"username": "coord.mechelen", "password": PASSWORD,
+                                                          "next": "//evil.example/x"},
+                                 allow_redirects=False, timeout=10)
+        assert elsewhere.headers["Location"] == "/"
