@@ -70,7 +70,7 @@ class Engagement:
 
 def _text(args: dict, key: str, *, required: bool = True) -> str | None:
     value = args.get(key)
-    if value is None and not required:
+    if not required and (value is None or (isinstance(value, str) and not value.strip())):
         return None
     if not isinstance(value, str) or not value.strip():
         raise InvalidAction(f"{key} must be a non-empty text")
