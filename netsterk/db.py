@@ -156,9 +156,8 @@ def claim_message(session: Session, processed_model, message_id: str, consumer: 
     return True
 
 
-def create_messaging_tables(op) -> None:
-    """Alembic: create the `outbox` and `processed_message` tables (OutboxMixin /
-    ProcessedMessageMixin) in a service's initial migration."""
+def create_outbox_table(op) -> None:
+    """Alembic: the `outbox` table of OutboxMixin, for a service that publishes events."""
     import sqlalchemy as sa
 
     op.create_table(
@@ -172,6 +171,12 @@ def create_messaging_tables(op) -> None:
         sa.Column("published_at", sa.DateTime(timezone=True)),
         sa.Column("attempts", sa.Integer, nullable=False),
     )
+
+
+def create_processed_message_table(op) -> None:
+    """Alembic: the `processed_message` table of ProcessedMessageMixin, for a consumer."""
+    import sqlalchemy as sa
+
     op.create_table(
         "processed_message",
         sa.Column("message_id", sa.String(64), primary_key=True),

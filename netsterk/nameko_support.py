@@ -42,23 +42,14 @@ class Database(DependencyProvider):
         return self.factory
 
 
-class OutboxRelay(DependencyProvider):
-    """Publishes a service's outbox rows after commit (call `flush()`), and from a timer."""
+class OutboxRelay(Database):
+    """Publishes a service's outbox rows after commit (call `flush()`), and from a timer.
+    Has its own engine on the service's database (nameko providers cannot share one)."""
 
     def __init__(self, service: str, outbox_model):
-        self.service = service
+        super().__init__(service)
         self.outbox_model = outbox_model
-        self.engine = None
-        self.factory = None
         self._lock = eventlet.semaphore.Semaphore()
-
-    def setup(self):
-        self.engine = make_engine(database_url(self.container.config, self.service))
-        self.factory = sessionmaker(self.engine, expire_on_commit=False)
-
-    def stop(self):
-        if self.engine is not None:
-            self.engine.dispose()
 
     def flush(self) -> int:
         with self._lock:
@@ -113,6 +104,15 @@ def health_report(service_name: str, session_factory) -> dict:
     with session_scope(session_factory) as session:
         session.execute(text("SELECT 1"))
     return {"service": service_name, "status": "ok"}
+
+
+def http_health(service_name: str, session_factory):
+    """`GET /health` of a web service: 200 with the health report, 503 when the database fails."""
+    try:
+        return json_response(health_report(service_name, session_factory))
+    except Exception as exc:
+        log.warning("health_check_failed", error=type(exc).__name__)
+        return json_response({"service": service_name, "status": "down"}, status=503)
 
 
 def json_response(data, status: int = 200):

@@ -112,3 +112,29 @@ def test_referral_travels_from_form_to_closed(live_stack):
     assert counts["total"] == before["total"] + 1
     for category in ("truancy", "motivation"):
         assert counts["by_category"][category] == before["by_category"].get(category, 0) + 1
+
+
+def test_status_health_pages_and_idempotent_seed(live_stack):
+    import os
+    import subprocess
+    import sys
+
+    from netsterk_ops import demo
+
+    settings, stack = live_stack
+    env = {**stack.env}
+    result = subprocess.run([sys.executable, "-m", "netsterk_ops.cli", "status"], env=env,
+                            capture_output=True, text=True, timeout=120, cwd=os.getcwd())
+    assert result.returncode == 0, result.stdout + result.stderr
+    for name in ("rabbitmq", "temporal", "workflow_worker", "intake", "matching", "notifications",
+                 "reporting", "portal", "workflow_bridge", "smtp"):
+        assert re.search(rf"^{name}\s+up", result.stdout, re.M), result.stdout
+    for base in (settings.intake_url, settings.portal_url, f"http://{settings.host}:{settings.reporting_port}"):
+        health = requests.get(f"{base}/health", timeout=10)
+        assert health.status_code == 200 and health.json()["status"] == "ok"
+    # seeding again changes nothing: the same directory, the same users
+    again = subprocess.run([sys.executable, "-m", "netsterk_ops.cli", "seed-demo"], env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    offers = amqp.rpc_call(settings.amqp_uri, "matching", "list_offers", "mechelen")
+    assert len(offers) == sum(len(o["offers"]) for o in demo.ORGANISATIONS)

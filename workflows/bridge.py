@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import os
 import signal
 import socket
-import sys
 import threading
 import time
 
@@ -240,12 +238,6 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    code = 0
-    try:
-        asyncio.run(main())
-    except Exception:
-        log.exception("bridge failed")
-        code = 1
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    from workflows.worker import run_process
+
+    run_process(main, "bridge")

@@ -61,13 +61,19 @@ async def main() -> None:
     log.info("worker stopped")
 
 
-if __name__ == "__main__":
+def run_process(main, name: str) -> None:
+    """Run an asyncio `main()` of a Temporal-side process, then leave with os._exit (STACK.md:
+    the sdk's exit crash, sdk-python#300). Shared by the worker and the bridge."""
     code = 0
     try:
         asyncio.run(main())
     except Exception:
-        log.exception("worker failed")
+        log.exception(f"{name} failed")
         code = 1
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
+
+
+if __name__ == "__main__":
+    run_process(main, "worker")

@@ -15,7 +15,7 @@ from netsterk.db import session_scope
 from netsterk.i18n import both
 from netsterk.logging import get_logger, log_context
 from netsterk.nameko_support import (
-    Database, OutboxRelay, consume_once, health_report, html_response, json_response,
+    Database, OutboxRelay, consume_once, health_report, html_response, http_health, json_response,
 )
 from services.intake import domain, openapi, pages
 from services.intake.models import Outbox, ProcessedMessage
@@ -113,6 +113,10 @@ class IntakeService:
     @rpc
     def health(self):
         return health_report(self.name, self.db)
+
+    @http("GET", "/health")
+    def health_page(self, request):
+        return http_health(self.name, self.db)
 
     # --- events and timers ---
 

@@ -9,7 +9,7 @@ from nameko.web.handlers import http
 
 from netsterk.contracts import BRIDGE, PORTAL, REFERRAL_STATE_CHANGED, WORKFLOW
 from netsterk.db import session_scope
-from netsterk.nameko_support import Database, consume_once
+from netsterk.nameko_support import Database, consume_once, health_report, http_health
 from services.portal import auth, tasks, web
 from services.portal.models import ProcessedMessage
 
@@ -27,7 +27,11 @@ class PortalService:
     # --- RPC ---
     @rpc
     def health(self):
-        return {"service": self.name, "status": "ok"}
+        return health_report(self.name, self.db)
+
+    @http("GET", "/health")
+    def health_page(self, request):
+        return http_health(self.name, self.db)
 
     @rpc
     def upsert_user(self, username, password, role, network, organisation_id=None, lang="nl"):

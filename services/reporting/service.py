@@ -9,7 +9,7 @@ from nameko.web.handlers import http
 from netsterk import contracts
 from netsterk.db import session_scope
 from netsterk.i18n import both
-from netsterk.nameko_support import Database, consume_once, health_report, json_response
+from netsterk.nameko_support import Database, consume_once, health_report, http_health, json_response
 from services.reporting import domain, reports
 from services.reporting.models import ProcessedMessage
 
@@ -23,6 +23,10 @@ class ReportingService:
     @rpc
     def health(self):
         return health_report(self.name, self.db)
+
+    @http("GET", "/health")
+    def health_page(self, request):
+        return http_health(self.name, self.db)
 
     @event_handler(contracts.INTAKE, contracts.REFERRAL_SUBMITTED)
     def on_referral_submitted(self, body):

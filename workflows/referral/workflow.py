@@ -7,7 +7,7 @@ answered once the loop handled them, so a timer and an action never race.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 

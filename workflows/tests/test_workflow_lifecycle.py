@@ -5,7 +5,7 @@ import pytest
 
 from netsterk.contracts import workflow_id
 from workflows.referral.workflow import ReferralWorkflow
-from workflows.tests.conftest import make_input, skip_past, start, state_is
+from workflows.tests.conftest import make_input, start, state_is
 
 
 async def test_happy_path_to_closed(env, worker, boundary):

@@ -5,7 +5,7 @@ Revision ID: intake_0001
 import sqlalchemy as sa
 from alembic import op
 
-from netsterk.db import create_messaging_tables
+from netsterk.db import create_outbox_table, create_processed_message_table
 
 revision = "intake_0001"
 down_revision = None
@@ -57,7 +57,8 @@ def upgrade():
         sa.Column("correlation_id", sa.String(36), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
-    create_messaging_tables(op)
+    create_outbox_table(op)
+    create_processed_message_table(op)
 
 
 def downgrade():

@@ -5,6 +5,8 @@ Revision ID: portal_0001
 import sqlalchemy as sa
 from alembic import op
 
+from netsterk.db import create_processed_message_table
+
 revision = "portal_0001"
 down_revision = None
 branch_labels = None
@@ -34,12 +36,7 @@ def upgrade():
         sa.Column("categories", sa.JSON, nullable=False),
     )
     op.create_index("ix_task_network", "task", ["network"])
-    op.create_table(
-        "processed_message",
-        sa.Column("message_id", sa.String(64), primary_key=True),
-        sa.Column("consumer", sa.String(128), primary_key=True),
-        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
-    )
+    create_processed_message_table(op)
 
 
 def downgrade():

@@ -5,6 +5,8 @@ Revision ID: reporting_0001
 import sqlalchemy as sa
 from alembic import op
 
+from netsterk.db import create_processed_message_table
+
 revision = "reporting_0001"
 down_revision = None
 branch_labels = None
@@ -22,12 +24,7 @@ def upgrade():
         sa.Column("submitted_at", sa.DateTime(timezone=True)),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
-    op.create_table(
-        "processed_message",
-        sa.Column("message_id", sa.String(64), primary_key=True),
-        sa.Column("consumer", sa.String(128), primary_key=True),
-        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
-    )
+    create_processed_message_table(op)
 
 
 def downgrade():
