@@ -26,3 +26,14 @@ fi
 if [ "${NETSTERK_NO_BROWSER:-0}" != 1 ] && [ ! -x /usr/bin/chromium ]; then
   echo "installing chromium (Debian) for the browser tests"; apt_install chromium
 fi
+# PostgreSQL: the migration tests run every service's migrations on a real PostgreSQL too.
+if ! answers 127.0.0.1 5432; then
+  if ! command -v pg_ctlcluster >/dev/null; then
+    echo "installing postgresql (Debian)"; apt_install postgresql
+  fi
+  version=$(ls /etc/postgresql | sort -V | tail -1)
+  echo "starting PostgreSQL $version"
+  pg_ctlcluster --skip-systemctl-redirect "$version" main start
+  for _ in $(seq 1 60); do answers 127.0.0.1 5432 && break; sleep 0.5; done
+  answers 127.0.0.1 5432 || { echo "PostgreSQL did not start" >&2; exit 1; }
+fi
