@@ -20,7 +20,9 @@ def form_data():
         "reporter_is_school": "on", "first_name": "Sam", "last_name": "Janssens", "birth_date": "2011-03-02",
         "school_level": "secondary", "postcode": "2800", "languages": "nl, ar",
         "categories": ["truancy", "motivation"], "description": "Sam komt sinds oktober onregelmatig naar school.",
-        "school_efforts": "Drie telefoons naar de ouders, huisbezoek op 12/11 zonder resultaat.",
+        "school_efforts": "Drie telefoons naar de ouders en een huisbezoek.",
+        "school_efforts_when": "4/11, 6/11, 8/11; huisbezoek 12/11", "school_efforts_result": "Geen contact",
+        "consent": "parents",
     }
 
 

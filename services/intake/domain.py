@@ -2,17 +2,22 @@
 transaction (the outbox relays the event after commit)."""
 from __future__ import annotations
 
+import hashlib
+import json
+import secrets
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from netsterk import contracts
 from netsterk.crypto import pseudonym
 from netsterk.db import add_to_outbox, utcnow
 from netsterk.envelope import make_envelope
-from services.intake.models import Network, Outbox, RefCounter, Referral
+from services.intake.models import Draft, Network, Outbox, RefCounter, Referral, ReferralLink
+
+DRAFT_DAYS = 30
 
 
 def network_categories(session: Session, code: str | None) -> list[str] | None:
@@ -47,7 +52,18 @@ def next_ref(session: Session, year: int) -> str:
     return f"NS-{year}-{number:06d}"
 
 
-def submit_referral(session: Session, clean: dict, *, now: datetime | None = None) -> Referral:
+def person_key(clean: dict) -> str:
+    return pseudonym(clean["first_name"], clean["last_name"], clean["birth_date"] or str(clean["age"]))
+
+
+def household_key(clean: dict) -> str:
+    return pseudonym(clean["last_name"], clean["postcode"])
+
+
+def submit_referral(session: Session, clean: dict, *, now: datetime | None = None,
+                    entered_by: str | None = None, direct: dict | None = None) -> Referral:
+    """The one write path: the referral, its duplicate links and its event, in one transaction.
+    `direct` = {"organisation_id", "offer_id"} when a partner reports a direct engagement."""
     now = now or utcnow()
     referral = Referral(
         id=str(uuid.uuid4()), ref=next_ref(session, now.year), network=clean["network"],
@@ -57,33 +73,103 @@ def submit_referral(session: Session, clean: dict, *, now: datetime | None = Non
         reporter_phone=clean["reporter_phone"], reporter_is_school=clean["reporter_is_school"],
         school_email=clean["school_email"],
         first_name=clean["first_name"], last_name=clean["last_name"],
-        birth_date=clean["birth_date"], age=clean["age"], school=clean["school"],
+        birth_date=clean["birth_date"], age=clean["age"], school=clean["school"], grade=clean["grade"],
         school_level=clean["school_level"], postcode=clean["postcode"],
-        languages=clean["languages"],
-        person_key=pseudonym(clean["first_name"], clean["last_name"], clean["birth_date"] or ""),
+        neighbourhood=clean["neighbourhood"], languages=clean["languages"],
+        person_key=person_key(clean), household_key=household_key(clean),
         categories=clean["categories"], description=clean["description"],
-        school_efforts=clean["school_efforts"], urgency=clean["urgency"],
+        school_efforts=clean["school_efforts"], school_efforts_when=clean["school_efforts_when"],
+        school_efforts_result=clean["school_efforts_result"], consent=clean["consent"],
+        consent_reason=clean["consent_reason"], expectations=clean["expectations"],
+        urgency=clean["urgency"], entered_by=entered_by,
+        direct_organisation_id=(direct or {}).get("organisation_id"),
+        direct_offer_id=(direct or {}).get("offer_id"),
         correlation_id=str(uuid.uuid4()), created_at=now,
     )
     session.add(referral)
     session.flush()
-    add_to_outbox(session, Outbox, contracts.INTAKE, submitted_event(referral, clean))
+    links = link_possible_duplicates(session, referral)
+    add_to_outbox(session, Outbox, contracts.INTAKE, submitted_event(referral, links))
     return referral
 
 
-def submitted_event(referral: Referral, clean: dict) -> dict:
+def link_possible_duplicates(session: Session, referral: Referral) -> list[dict]:
+    """Open referrals in the same network for the same young person or household whose concerns
+    overlap: linked, and flagged in the event for the coordinator (DESIGN §6)."""
+    candidates = session.scalars(select(Referral).where(
+        Referral.network == referral.network, Referral.id != referral.id,
+        Referral.state.not_in(contracts.FINAL_STATES),
+        or_(Referral.person_key == referral.person_key,
+            Referral.household_key == referral.household_key)))
+    links = []
+    for other in candidates:
+        overlapping = sorted(set(other.categories) & set(referral.categories))
+        if not overlapping:
+            continue
+        match = "person" if other.person_key == referral.person_key else "household"
+        session.add(ReferralLink(referral_id=referral.id, linked_referral_id=other.id, match=match,
+                                 overlapping=overlapping))
+        links.append({"referral_id": other.id, "ref": other.ref, "match": match,
+                      "overlapping": overlapping})
+    return links
+
+
+def submitted_event(referral: Referral, links: list[dict]) -> dict:
     payload = {
         "referral_id": referral.id, "ref": referral.ref, "network": referral.network,
         "channel": referral.channel, "categories": list(referral.categories),
-        "postcode": referral.postcode, "age": referral.age, "school_level": referral.school_level,
+        "postcode": referral.postcode, "neighbourhood": referral.neighbourhood,
+        "age": referral.age, "school_level": referral.school_level,
         "languages": list(referral.languages), "urgency": referral.urgency,
         "school_efforts_done": bool(referral.school_efforts),
-        "reporter_email": clean["reporter_email"], "reporter_lang": referral.lang,
-        "school_email": referral.school_email,
+        "reporter_email": referral.reporter_email, "reporter_lang": referral.lang,
+        "school_email": referral.school_email, "consent": referral.consent,
+        "person_key": referral.person_key, "household_key": referral.household_key,
+        "possible_duplicates": links, "draft": False,
+        "direct_engagement": ({"organisation_id": referral.direct_organisation_id,
+                               "offer_id": referral.direct_offer_id}
+                              if referral.direct_organisation_id else None),
         "submitted_at": referral.created_at.isoformat(),
     }
     return make_envelope(contracts.REFERRAL_SUBMITTED, payload, network=referral.network,
                          referral_ref=referral.ref, correlation_id=referral.correlation_id)
+
+
+# --- drafts: a form saved half-way, resumed through a secret link ------------------------------
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def save_draft(session: Session, data: dict, *, token: str | None = None,
+               now: datetime | None = None) -> tuple[str, datetime]:
+    """Store the form values as they are (encrypted); returns (token, expires_at). Saving again
+    with the same token replaces the values."""
+    now = now or utcnow()
+    token = token if token and session.get(Draft, _token_hash(token)) else secrets.token_urlsafe(24)
+    draft = session.get(Draft, _token_hash(token)) or Draft(token_hash=_token_hash(token))
+    draft.network = str(data.get("network") or "")[:64] or None
+    draft.data = json.dumps(data, ensure_ascii=False)
+    draft.expires_at = now + timedelta(days=DRAFT_DAYS)
+    session.add(draft)
+    return token, draft.expires_at
+
+
+def load_draft(session: Session, token: str, *, now: datetime | None = None) -> dict | None:
+    draft = session.get(Draft, _token_hash(token or ""))
+    if draft is None:
+        return None
+    expires = draft.expires_at if draft.expires_at.tzinfo else draft.expires_at.replace(tzinfo=(now or utcnow()).tzinfo)
+    if expires < (now or utcnow()):
+        session.delete(draft)
+        return None
+    return json.loads(draft.data)
+
+
+def delete_draft(session: Session, token: str | None) -> None:
+    draft = session.get(Draft, _token_hash(token)) if token else None
+    if draft is not None:
+        session.delete(draft)
 
 
 def apply_state_change(session: Session, envelope: dict) -> None:

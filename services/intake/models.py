@@ -54,17 +54,51 @@ class Referral(Base):
     birth_date: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
     age: Mapped[int] = mapped_column(Integer)
     school: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    grade: Mapped[str | None] = mapped_column(String(50), nullable=True)
     school_level: Mapped[str] = mapped_column(String(16))
     postcode: Mapped[str] = mapped_column(String(4))
+    neighbourhood: Mapped[str | None] = mapped_column(String(100), nullable=True)
     languages: Mapped[list] = mapped_column(JSON, default=list)
     person_key: Mapped[str] = mapped_column(String(64), index=True)
+    household_key: Mapped[str] = mapped_column(String(64), index=True)
     # the concern
     categories: Mapped[list] = mapped_column(JSON, default=list)
     description: Mapped[str] = mapped_column(EncryptedText)
     school_efforts: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
+    school_efforts_when: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
+    school_efforts_result: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
+    consent: Mapped[str] = mapped_column(String(16))
+    consent_reason: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
+    expectations: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
     urgency: Mapped[str] = mapped_column(String(8), default="normal")
+    entered_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    direct_organisation_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    direct_offer_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     correlation_id: Mapped[str] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ReferralLink(Base):
+    """A possible duplicate: an open referral of the same young person or household with
+    overlapping concerns. The coordinator decides (merge or keep apart)."""
+    __tablename__ = "referral_link"
+
+    referral_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    linked_referral_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    match: Mapped[str] = mapped_column(String(16))          # person | household
+    overlapping: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Draft(Base):
+    """A form saved as draft: the values encrypted, found again by the hash of a secret token."""
+    __tablename__ = "referral_draft"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    network: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    data: Mapped[str] = mapped_column(EncryptedText)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class Outbox(OutboxMixin, Base):

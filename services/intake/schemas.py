@@ -11,7 +11,8 @@ EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[A-Za-z]{2,}$")
 POSTCODE = re.compile(r"^[1-9][0-9]{3}$")
 SCHOOL_LEVELS = ("primary", "secondary", "special_needs", "higher", "none")
 URGENCIES = ("normal", "urgent")
-CHANNELS = ("web", "api", "phone", "email")
+CHANNELS = ("web", "api", "phone", "email", "direct")
+CONSENTS = ("parents", "young_person", "both", "none")
 LANGS = ("nl", "en")
 MIN_AGE, MAX_AGE = 6, 25
 MAX_BODY_BYTES = 64 * 1024
@@ -29,13 +30,21 @@ TEXT_FIELDS = {
     "last_name": (True, 100),
     "birth_date": (False, 10),
     "school": (False, 200),
+    "grade": (False, 50),
     "school_level": (True, 16),
     "postcode": (True, 4),
+    "neighbourhood": (False, 100),
     "description": (True, 5000),
     "school_efforts": (False, 5000),
+    "school_efforts_when": (False, 500),
+    "school_efforts_result": (False, 2000),
+    "consent": (True, 16),
+    "consent_reason": (False, 1000),
+    "expectations": (False, 2000),
     "urgency": (False, 8),
     "lang": (False, 2),
 }
+SCHOOL_EFFORT_FIELDS = ("school_efforts", "school_efforts_when", "school_efforts_result")
 LIST_FIELDS = {"categories": 12, "languages": 10}
 
 
@@ -67,15 +76,16 @@ def _age_on(birth: date, today: date) -> int:
     return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
 
 
-def validate_referral(data: dict, *, categories: list[str] | None, today: date | None = None):
-    """`categories` are the network's allowed concern categories (None: network unknown)."""
+def validate_referral(data: dict, *, categories: list[str] | None, today: date | None = None,
+                      channel: str = "web"):
+    """`categories` are the network's allowed concern categories (None: network unknown);
+    `channel` is set by the entry point (web, api, phone, email, direct), never by the caller."""
     today = today or date.today()
     errors: dict[str, str] = {}
     clean: dict = {}
     if not isinstance(data, dict):
         return None, {"_": both("intake.body_not_object")}
-    unknown = sorted(set(data) - set(TEXT_FIELDS) - set(LIST_FIELDS)
-                     - {"age", "reporter_is_school", "channel"})
+    unknown = sorted(set(data) - set(TEXT_FIELDS) - set(LIST_FIELDS) - {"age", "reporter_is_school"})
     for key in unknown[:20]:
         errors[str(key)[:64]] = both("intake.unknown_field")
 
@@ -98,7 +108,8 @@ def validate_referral(data: dict, *, categories: list[str] | None, today: date |
             errors[field] = both("field.invalid_email")
     if clean["postcode"] and "postcode" not in errors and not POSTCODE.match(clean["postcode"]):
         errors["postcode"] = both("field.invalid_postcode")
-    for field, choices in (("school_level", SCHOOL_LEVELS), ("urgency", URGENCIES), ("lang", LANGS)):
+    for field, choices in (("school_level", SCHOOL_LEVELS), ("urgency", URGENCIES), ("lang", LANGS),
+                           ("consent", CONSENTS)):
         if clean[field] and field not in errors and clean[field] not in choices:
             errors[field] = both("field.invalid_choice", choices=", ".join(choices))
     clean["urgency"] = clean["urgency"] or "normal"
@@ -137,11 +148,14 @@ def validate_referral(data: dict, *, categories: list[str] | None, today: date |
             errors["categories"] = both("field.invalid_choice", choices=", ".join(categories))
 
     clean["reporter_is_school"] = _as_bool(data.get("reporter_is_school"))
-    if clean["reporter_is_school"] and not clean["school_efforts"] and "school_efforts" not in errors:
-        errors["school_efforts"] = both("intake.school_efforts_required")
+    if clean["reporter_is_school"]:   # what was tried, when, with what result
+        for field in SCHOOL_EFFORT_FIELDS:
+            if not clean[field] and field not in errors:
+                errors[field] = both("intake.school_efforts_required")
+    if clean["consent"] == "none" and not clean["consent_reason"] and "consent_reason" not in errors:
+        errors["consent_reason"] = both("intake.consent_reason_required")
 
-    channel = _as_text(data.get("channel")) or "web"
     if channel not in CHANNELS:
-        errors["channel"] = both("field.invalid_choice", choices=", ".join(CHANNELS))
+        raise ValueError(f"unknown channel {channel!r}")
     clean["channel"] = channel
     return (None, errors) if errors else (clean, {})

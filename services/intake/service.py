@@ -1,4 +1,5 @@
-"""Intake: the web form and JSON API where reporters submit referrals."""
+"""Intake: the web form and JSON API where reporters submit referrals; RPC for staff entry
+(phone) and partners' direct engagements."""
 from __future__ import annotations
 
 import json
@@ -24,6 +25,24 @@ from services.intake.schemas import LIST_FIELDS, MAX_BODY_BYTES, validate_referr
 log = get_logger(__name__)
 
 
+def _form_data(request) -> dict:
+    return {key: (request.form.getlist(key) if key in LIST_FIELDS else request.form.get(key))
+            for key in request.form.keys() if key not in ("action", "draft_token")}
+
+
+def _json_body(request):
+    """(data, error response): the request's JSON object, or the precise 400/413."""
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        return None, json_response({"errors": {"_": both("intake.request_too_large")}}, 413)
+    try:
+        data = json.loads(request.get_data(cache=False) or b"null")
+    except (ValueError, UnicodeDecodeError):
+        return None, json_response({"errors": {"_": both("intake.invalid_json")}}, 400)
+    if not isinstance(data, dict):
+        return None, json_response({"errors": {"_": both("intake.body_not_object")}}, 400)
+    return data, None
+
+
 class IntakeService:
     name = contracts.INTAKE
 
@@ -31,16 +50,19 @@ class IntakeService:
     db = Database(contracts.INTAKE)
     outbox = OutboxRelay(contracts.INTAKE, Outbox)
 
-    # --- submission (one write path for form and API) ---
+    # --- submission: one write path for form, API, phone entry and direct engagements ---
 
-    def _submit(self, data: dict):
+    def _submit(self, data: dict, *, channel: str, entered_by: str | None = None,
+                direct: dict | None = None, draft_token: str | None = None):
         """Validate and store; returns (referral status, None) or (None, errors)."""
         with session_scope(self.db) as session:
-            categories = domain.network_categories(session, data.get("network") if isinstance(data, dict) else None)
-            clean, errors = validate_referral(data, categories=categories)
+            network = data.get("network") if isinstance(data, dict) else None
+            categories = domain.network_categories(session, network if isinstance(network, str) else None)
+            clean, errors = validate_referral(data, categories=categories, channel=channel)
             if errors:
                 return None, errors
-            referral = domain.submit_referral(session, clean)
+            referral = domain.submit_referral(session, clean, entered_by=entered_by, direct=direct)
+            domain.delete_draft(session, draft_token)
             view = domain.status_view(referral)
         with log_context(network=view["network"], referral_ref=view["ref"]):
             log.info("referral_stored", channel=view["channel"])
@@ -50,21 +72,37 @@ class IntakeService:
                 log.exception("outbox_flush_failed")
         return view, None
 
+    def _networks(self):
+        with session_scope(self.db) as session:
+            return domain.list_networks(session)
+
     @http("POST", "/api/v1/referrals")
     def api_submit(self, request):
-        if (request.content_length or 0) > MAX_BODY_BYTES:
-            return json_response({"errors": {"_": both("intake.request_too_large")}}, 413)
-        try:
-            data = json.loads(request.get_data(cache=False) or b"null")
-        except (ValueError, UnicodeDecodeError):
-            return json_response({"errors": {"_": both("intake.invalid_json")}}, 400)
-        if not isinstance(data, dict):
-            return json_response({"errors": {"_": both("intake.body_not_object")}}, 400)
-        data.setdefault("channel", "api")
-        view, errors = self._submit(data)
+        data, error = _json_body(request)
+        if error:
+            return error
+        view, errors = self._submit(data, channel="api")
         if errors:
             return json_response({"errors": errors}, 422)
         return json_response(view, 201)
+
+    @http("POST", "/api/v1/drafts")
+    def api_save_draft(self, request):
+        data, error = _json_body(request)
+        if error:
+            return error
+        with session_scope(self.db) as session:
+            token, expires = domain.save_draft(session, data)
+        return json_response({"token": token, "expires_at": expires.isoformat(),
+                              "resume_url": f"/referrals/draft/{token}"}, 201)
+
+    @http("GET", "/api/v1/drafts/<string:token>")
+    def api_load_draft(self, request, token):
+        with session_scope(self.db) as session:
+            data = domain.load_draft(session, token)
+        if data is None:
+            return json_response({"errors": {"token": both("intake.draft_not_found")}}, 404)
+        return json_response(data)
 
     @http("GET", "/")
     def index(self, request):
@@ -72,23 +110,29 @@ class IntakeService:
 
     @http("GET", "/referrals/new")
     def form(self, request):
-        with session_scope(self.db) as session:
-            networks = domain.list_networks(session)
-        return html_response(pages.referral_form(networks, dict(request.args.items()), {}))
+        return html_response(pages.referral_form(self._networks(), dict(request.args.items()), {}))
 
     @http("POST", "/referrals/new")
     def form_submit(self, request):
         if (request.content_length or 0) > MAX_BODY_BYTES:
             return html_response(pages.page("413", both("intake.request_too_large")), 413)
-        data = {key: (request.form.getlist(key) if key in LIST_FIELDS else request.form.get(key))
-                for key in request.form.keys()}
-        data["channel"] = "web"
-        view, errors = self._submit(data)
-        if errors:
+        data, token = _form_data(request), request.form.get("draft_token") or None
+        if request.form.get("action") == "save_draft":
             with session_scope(self.db) as session:
-                networks = domain.list_networks(session)
-            return html_response(pages.referral_form(networks, data, errors), 422)
+                token, expires = domain.save_draft(session, data, token=token)
+            return html_response(pages.draft_saved_page(token, expires))
+        view, errors = self._submit(data, channel="web", draft_token=token)
+        if errors:
+            return html_response(pages.referral_form(self._networks(), data, errors, draft_token=token), 422)
         return redirect(f"/referrals/submitted/{view['ref']}", code=303)
+
+    @http("GET", "/referrals/draft/<string:token>")
+    def resume_draft(self, request, token):
+        with session_scope(self.db) as session:
+            data = domain.load_draft(session, token)
+        if data is None:
+            return html_response(pages.page("404", both("intake.draft_not_found")), 404)
+        return html_response(pages.referral_form(self._networks(), data, {}, draft_token=token))
 
     @http("GET", "/referrals/submitted/<string:ref>")
     def submitted(self, request, ref):
@@ -96,14 +140,38 @@ class IntakeService:
 
     @http("GET", "/api/v1/networks")
     def api_networks(self, request):
-        with session_scope(self.db) as session:
-            return json_response(domain.list_networks(session))
+        return json_response(self._networks())
 
     @http("GET", "/api/openapi.json")
     def api_document(self, request):
         return json_response(openapi.document())
 
     # --- RPC ---
+
+    @rpc
+    def submit_referral(self, data, channel="phone", entered_by=None):
+        """Staff entry (a referral taken by phone): the same validation as the form."""
+        if channel not in ("phone", "email"):
+            raise ValueError("submit_referral over RPC is for channel phone or email")
+        view, errors = self._submit(data, channel=channel, entered_by=entered_by)
+        return {"referral": view, "errors": errors or {}}
+
+    @rpc
+    def report_direct_engagement(self, data, organisation_id, offer_id=None, entered_by=None):
+        """A partner reports that a school engaged it directly: the referral enters the overview
+        straight in `in_progress` (the workflow starts there)."""
+        if not organisation_id:
+            raise ValueError("a direct engagement needs the partner's organisation_id")
+        view, errors = self._submit(data, channel="direct", entered_by=entered_by,
+                                    direct={"organisation_id": organisation_id, "offer_id": offer_id})
+        return {"referral": view, "errors": errors or {}}
+
+    @rpc
+    def form_fragment(self, network, values=None, errors=None, action="/referrals/new"):
+        """The referral form (fields only, no page) for staff pages in the portal."""
+        networks = [n for n in self._networks() if n["code"] == network]
+        return pages.referral_form_fields(networks, values or {}, errors or {}, action=action,
+                                          allow_draft=False)
 
     @rpc
     def upsert_network(self, code, name, categories):

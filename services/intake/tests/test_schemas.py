@@ -12,7 +12,8 @@ def valid(**overrides):
         "reporter_is_school": True, "first_name": "Sam", "last_name": "Janssens",
         "birth_date": "2011-03-02", "school_level": "secondary", "postcode": "2800",
         "languages": ["nl", "ar"], "categories": ["truancy"], "description": "Komt niet meer naar school.",
-        "school_efforts": "3 telefoons, 1 huisbezoek op 12/11",
+        "school_efforts": "3 telefoons, 1 huisbezoek", "school_efforts_when": "4/11, 8/11 en 12/11",
+        "school_efforts_result": "Geen contact met moeder", "consent": "parents",
     }
     data.update(overrides)
     return data
@@ -55,12 +56,29 @@ def test_age_or_birth_date_and_range():
     assert "25" in errors["age"]
 
 
-def test_school_must_describe_its_own_efforts_but_others_need_not():
-    _c, errors = validate_referral(valid(school_efforts=""), categories=CATEGORIES)
-    assert "school_efforts" in errors
-    clean, errors = validate_referral(valid(school_efforts="", reporter_is_school=False),
-                                      categories=CATEGORIES)
+def test_school_must_describe_what_when_and_result_but_others_need_not():
+    empty = {"school_efforts": "", "school_efforts_when": "", "school_efforts_result": ""}
+    _c, errors = validate_referral(valid(**empty), categories=CATEGORIES)
+    assert set(errors) == set(empty)
+    clean, errors = validate_referral(valid(**empty, reporter_is_school=False), categories=CATEGORIES)
     assert errors == {} and clean["school_efforts"] is None
+
+
+def test_consent_is_required_and_none_needs_a_reason():
+    _c, errors = validate_referral(valid(consent=""), categories=CATEGORIES)
+    assert "consent" in errors
+    _c, errors = validate_referral(valid(consent="none"), categories=CATEGORIES)
+    assert set(errors) == {"consent_reason"}
+    clean, errors = validate_referral(valid(consent="none", consent_reason="Ouders onbereikbaar"),
+                                      categories=CATEGORIES)
+    assert errors == {} and clean["consent_reason"] == "Ouders onbereikbaar"
+
+
+def test_channel_is_set_by_the_entry_point_not_the_caller():
+    _c, errors = validate_referral(valid(channel="phone"), categories=CATEGORIES)
+    assert "channel" in errors
+    clean, errors = validate_referral(valid(), categories=CATEGORIES, channel="phone")
+    assert errors == {} and clean["channel"] == "phone"
 
 
 def test_unknown_network_unknown_fields_and_limits():
