@@ -62,3 +62,48 @@ def test_state_change_for_unknown_referral_is_an_error(factory):
     with session_scope(factory) as session, pytest.raises(LookupError):
         domain.apply_state_change(session, {"payload": {"referral_id": "nope", "ref": "x", "to_state": "triage",
                                                         "at": "2026-11-24T09:00:00+00:00"}})
+
+
+def test_open_referral_of_same_person_or_household_with_overlapping_concerns_is_linked(factory):
+    first = submit(factory, categories=["truancy"])
+    sibling = submit(factory, first_name="Lina", birth_date="2013-05-01", categories=["truancy", "motivation"])
+    unrelated = submit(factory, last_name="Peeters", categories=["truancy"])
+    other_concern = submit(factory, categories=["motivation"])
+    with session_scope(factory) as session:
+        rows = {r.referral_id: r for r in session.scalars(select(domain.ReferralLink))}
+        events = {o.body["payload"]["referral_id"]: o.body["payload"] for o in session.scalars(select(Outbox))}
+    assert rows[sibling.id].linked_referral_id == first.id and rows[sibling.id].match == "household"
+    assert events[sibling.id]["possible_duplicates"] == [
+        {"referral_id": first.id, "ref": first.ref, "match": "household", "overlapping": ["truancy"]}]
+    assert events[unrelated.id]["possible_duplicates"] == []
+    # same person (name + birth date), overlapping with the sibling's motivation only
+    assert [d["ref"] for d in events[other_concern.id]["possible_duplicates"]] == [sibling.ref]
+    assert events[first.id]["person_key"] == events[other_concern.id]["person_key"]
+    assert "Janssens" not in str(events)
+
+
+def test_closed_referrals_are_not_linked(factory):
+    first = submit(factory)
+    with session_scope(factory) as session:
+        session.get(Referral, first.id).state = "closed"
+    second = submit(factory)
+    with session_scope(factory) as session:
+        assert session.get(domain.ReferralLink, (second.id, first.id)) is None
+
+
+def test_drafts_round_trip_replace_and_expire(factory):
+    from datetime import timedelta
+    with session_scope(factory) as session:
+        token, expires = domain.save_draft(session, {"network": "mechelen", "first_name": "Sam"})
+    with session_scope(factory) as session:
+        assert domain.load_draft(session, token) == {"network": "mechelen", "first_name": "Sam"}
+        same, _ = domain.save_draft(session, {"first_name": "Samir"}, token=token)
+        assert same == token
+    with session_scope(factory) as session:
+        assert domain.load_draft(session, token) == {"first_name": "Samir"}
+        raw = session.connection().exec_driver_sql("SELECT data FROM referral_draft").scalar()
+        assert "Samir" not in raw
+        assert domain.load_draft(session, token, now=expires + timedelta(seconds=1)) is None
+    with session_scope(factory) as session:
+        assert domain.load_draft(session, token) is None
+        assert domain.load_draft(session, "made-up") is None

@@ -1,4 +1,6 @@
 """Intake's real nameko container on the real broker, driven over HTTP as a reporter would."""
+import re
+
 import kombu
 import pytest
 import requests
@@ -108,3 +110,80 @@ def test_state_change_events_update_the_status_once(intake, amqp_uri):
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM processed_message")).scalar() == 1
     engine.dispose()
+
+
+def test_save_as_draft_then_resume_and_submit(intake):
+    base, _proxy = intake
+    form = {"network": "mechelen", "reporter_name": "An", "first_name": "Sam", "action": "save_draft"}
+    saved = requests.post(f"{base}/referrals/new", data=form, timeout=10)
+    assert saved.status_code == 200 and "Concept bewaard" in saved.text
+    link = re.search(r"/referrals/draft/[\w-]+", saved.text).group(0)
+    resumed = requests.get(f"{base}{link}", timeout=10)
+    assert resumed.status_code == 200 and "value='Sam'" in resumed.text
+    token = link.rsplit("/", 1)[1]
+    assert f"name='draft_token' value='{token}'" in resumed.text
+    full = {k: v for k, v in valid().items() if k not in ("languages", "categories", "reporter_is_school")}
+    done = requests.post(f"{base}/referrals/new", data={**full, "categories": "truancy", "reporter_is_school": "on",
+                                                       "draft_token": token, "action": "submit"}, timeout=10)
+    assert done.status_code == 200 and "Melding ontvangen" in done.text
+    assert requests.get(f"{base}{link}", timeout=10).status_code == 404   # used up
+    api = requests.post(f"{base}/api/v1/drafts", json={"first_name": "Noor"}, timeout=10)
+    assert api.status_code == 201
+    assert requests.get(f"{base}/api/v1/drafts/{api.json()['token']}", timeout=10).json() == {"first_name": "Noor"}
+
+
+def test_phone_entry_and_direct_engagement_over_rpc(intake, submitted_events):
+    _base, proxy = intake
+    bad = proxy.submit_referral(valid(postcode="x"), channel="phone", entered_by="coordinator")
+    assert bad["referral"] is None and set(bad["errors"]) == {"postcode"}
+    phone = proxy.submit_referral(valid(), channel="phone", entered_by="coordinator")
+    assert phone["errors"] == {} and phone["referral"]["channel"] == "phone"
+    direct = proxy.report_direct_engagement(valid(first_name="Lina"), "arktos", "arktos-naft", "arktos")
+    assert direct["referral"]["channel"] == "direct"
+    events = {e["payload"]["referral_id"]: e["payload"] for e in submitted_events(2)}
+    assert events[direct["referral"]["id"]]["direct_engagement"] == {
+        "organisation_id": "arktos", "offer_id": "arktos-naft"}
+    assert events[phone["referral"]["id"]]["direct_engagement"] is None
+    fragment = proxy.form_fragment("mechelen", {"first_name": "Sam"}, {"postcode": "fout"}, "/referrals/phone")
+    assert "action='/referrals/phone'" in fragment and "error-postcode" in fragment and "save_draft" not in fragment
+
+
+def test_api_never_answers_5xx_nor_half_writes_on_random_input(intake):
+    import random
+    base, _proxy = intake
+    rnd = random.Random(20261124)
+    junk = [None, True, 0, -1, 10**30, 3.5, "", " ", "x" * 6000, "😀" * 50, [], [1, {"a": None}], {}, {"$": "y"},
+            "2011-02-30", "9999", "0800", "<script>", "a@b", "NS-2026-000001"]
+    fields = list(valid()) + ["age", "channel", "extra"]
+    for _ in range(120):
+        body = valid() if rnd.random() < 0.5 else {}
+        for field in rnd.sample(fields, rnd.randint(1, 6)):
+            body[field] = rnd.choice(junk)
+        response = requests.post(f"{base}/api/v1/referrals", json=body, timeout=10)
+        assert response.status_code in (201, 400, 413, 422), (body, response.text)
+        if response.status_code != 201:
+            assert response.json()["errors"]
+    for raw in (b"\xff\xfe", b"[]", b"null", b"12", b'{"a":', "{}".encode("utf-16")):
+        assert requests.post(f"{base}/api/v1/referrals", data=raw, timeout=10).status_code in (400, 422)
+
+
+def test_openapi_document_matches_what_the_endpoint_accepts_and_returns(intake):
+    import jsonschema
+    base, _proxy = intake
+    document = requests.get(f"{base}/api/openapi.json", timeout=10).json()
+    operation = document["paths"]["/api/v1/referrals"]["post"]
+    request_schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    body = {**valid(), "age": 15, "reporter_is_school": True}
+    jsonschema.validate(body, request_schema)                       # what we send is documented ...
+    response = requests.post(f"{base}/api/v1/referrals", json=body, timeout=10)
+    assert response.status_code == 201                              # ... and accepted
+    jsonschema.validate(response.json(), operation["responses"]["201"]["content"]["application/json"]["schema"])
+    for field, schema in request_schema["properties"].items():      # every documented field is accepted
+        assert field in valid() or field in ("age", "reporter_is_school", "reporter_phone", "school_email",
+                                             "school", "grade", "neighbourhood", "consent_reason",
+                                             "expectations", "urgency", "lang"), field
+    undocumented = requests.post(f"{base}/api/v1/referrals", json={**body, "shoe_size": 42}, timeout=10)
+    assert undocumented.status_code == 422 and "shoe_size" in undocumented.json()["errors"]
+    jsonschema.validate(undocumented.json(), operation["responses"]["422"]["content"]["application/json"]["schema"])
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**body, "shoe_size": 42}, request_schema)
