@@ -83,6 +83,8 @@ def main(argv=None) -> int:
     run = sub.add_parser("run", help="start the whole system on this machine (Ctrl-C stops it)")
     run.add_argument("--no-seed", action="store_true")
     run.set_defaults(func=cmd_run)
+    from services.intake.mail.commands import add_commands as add_mail_commands
+    add_mail_commands(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 
