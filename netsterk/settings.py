@@ -48,6 +48,21 @@ class Settings(BaseSettings):
     # where workflow escalations go when a network has no coordinator address of its own
     coordinator_email: str = "coordinator@netsterk.example"
 
+    # e-mail gateway of intake (services/intake/mail): SMTP receiver for the contact point
+    intake_smtp_port: int = 2526
+    intake_mail_max_bytes: int = 10 * 1024 * 1024
+    intake_mail_attachment_max_bytes: int = 5 * 1024 * 1024
+    # accepted recipients: these addresses (comma-separated) and any address at these domains
+    intake_mail_addresses: str = "meldpunt@netsterk.example"
+    intake_mail_domains: str = ""
+    # network of a mailed referral when the recipient's local part is not a network code
+    intake_mail_network: str = "mechelen"
+    # raw messages are stored here before the gateway answers 250 (default var_dir/mail-in)
+    intake_mail_dir: Path | None = None
+    # STARTTLS is offered when both are set (PEM files)
+    intake_smtp_tls_cert: Path | None = None
+    intake_smtp_tls_key: Path | None = None
+
     # Fernet key for personal data at rest; development default is derived from var_dir below.
     field_key: str | None = None
     # HMAC key for the pseudonymous keys and engagement tokens.
