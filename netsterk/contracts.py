@@ -16,6 +16,8 @@ BRIDGE = "workflow_bridge"       # RPC service run by the bridge (kombu, asyncio
 # event types
 REFERRAL_SUBMITTED = "referral_submitted"
 REFERRAL_STATE_CHANGED = "referral_state_changed"
+REFERRAL_TASK_UPDATED = "referral_task_updated"   # deadlines / attention changed without a move
+REFERRAL_ANONYMISE = "referral_anonymise"         # retention ended: wipe this referral's personal data
 
 # the lifecycle states (DESIGN §4); the allowed moves live in workflows/referral/states.py
 STATES = (

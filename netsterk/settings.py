@@ -21,6 +21,13 @@ class Settings(BaseSettings):
 
     amqp_uri: str = "pyamqp://guest:guest@127.0.0.1:5672/"
     rpc_timeout: float = 30.0
+    # declare our durable queues (nameko RPC / event-handler queues, dead-letter queues, the
+    # bridge's queues) as quorum queues: on for a RabbitMQ cluster (deploy/), off locally
+    quorum_queues: bool = False
+    # a nameko service applies its Alembic migrations when it starts; off where a Job migrates
+    migrate_on_start: bool = True
+    # Prometheus /metrics of this process on this port (0 = off; 9100 in containers)
+    metrics_port: int = 0
 
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
@@ -47,6 +54,9 @@ class Settings(BaseSettings):
     mail_from: str = "meldpunt@netsterk.example"
     # where workflow escalations go when a network has no coordinator address of its own
     coordinator_email: str = "coordinator@netsterk.example"
+    # YAML file with each network's deadlines per urgency, calendar and retention
+    # (workflows/config.py); none: the defaults of DESIGN §4
+    workflow_config: Path | None = None
 
     # e-mail gateway of intake (services/intake/mail): SMTP receiver for the contact point
     intake_smtp_port: int = 2526
@@ -69,6 +79,8 @@ class Settings(BaseSettings):
     pseudonym_key: str = "netsterk-development-pseudonym-key"
     # HMAC key that signs the portal's session cookies; set a secret value in production.
     session_key: str = "netsterk-development-session-key"
+    # the Open Referral HSDS 3 JSON schemas the directory import validates against (matching)
+    hsds_schema_dir: Path = REPO_ROOT.parent / "shared" / "hsds" / "schema"
 
     def database_url(self, service: str) -> str:
         if service not in SERVICES:
@@ -95,7 +107,8 @@ class Settings(BaseSettings):
 
     def nameko_config(self, service: str) -> dict:
         """The config dict a nameko container of `service` runs with."""
-        config = {"AMQP_URI": self.amqp_uri, "serializer": "json"}
+        config = {"AMQP_URI": self.amqp_uri, "serializer": "json",
+                  "QUORUM_QUEUES": self.quorum_queues}
         if service in ("portal", "intake", "reporting"):
             config["WEB_SERVER_ADDRESS"] = f"{self.host}:{self.port(service)}"
         return config

@@ -30,6 +30,7 @@ from netsterk.amqp import (
 )
 from netsterk.contracts import BRIDGE, INTAKE, REFERRAL_SUBMITTED, workflow_id
 from netsterk.envelope import EnvelopeError, validate_envelope
+from netsterk import metrics
 from netsterk.logging import configure_logging, context_from_envelope, get_logger, log_context
 from netsterk.settings import get_settings
 from workflows.referral.shared import ReferralInput
@@ -213,6 +214,7 @@ class Bridge:
 
 async def main() -> None:
     configure_logging("workflow_bridge")
+    metrics.serve("workflow_bridge")  # /metrics on NETSTERK_METRICS_PORT (0: off)
     from workflows.worker import connect_client
 
     settings = get_settings()

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from netsterk import metrics
 from netsterk.logging import configure_logging, get_logger
 from netsterk.settings import get_settings
 from workflows.referral.activities import ReferralActivities
@@ -44,6 +45,7 @@ async def connect_client(address: str, namespace: str, *, attempts: int = 60) ->
 
 async def main() -> None:
     configure_logging("workflow_worker")
+    metrics.serve("workflow_worker")  # /metrics on NETSTERK_METRICS_PORT (0: off)
     settings = get_settings()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from nameko.dependency_providers import Config
-from nameko.events import event_handler
-from nameko.rpc import rpc
+from netsterk.nameko_support import event_handler  # quorum-capable
+from netsterk.nameko_support import rpc  # quorum-capable
 from nameko.timer import timer
 from nameko.web.handlers import http
 from werkzeug.utils import redirect

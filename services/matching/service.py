@@ -1,7 +1,7 @@
 """matching: the offer directory of each network and the ranking of offers for a referral."""
 from __future__ import annotations
 
-from nameko.rpc import rpc
+from netsterk.nameko_support import rpc  # quorum-capable
 
 from netsterk.db import session_scope
 from netsterk.logging import get_logger, log_context

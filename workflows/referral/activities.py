@@ -6,6 +6,8 @@ They reach the nameko services over RabbitMQ with kombu (netsterk.amqp), never n
   retry or a replay never sends a mail twice.
 - publish_state_change: the `referral_workflow.referral_state_changed` event, message_id
   `<workflow_id>:<sequence>`, so consumers dedupe a retried publish.
+- publish_workflow_event: any other `referral_workflow.<type>` event (referral_task_updated,
+  referral_anonymise) with the deterministic message id the workflow chose.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from netsterk.contracts import MATCHING, NOTIFICATIONS, REFERRAL_STATE_CHANGED, 
 from netsterk.envelope import make_envelope
 from netsterk.logging import get_logger, log_context
 from netsterk.settings import get_settings
-from workflows.referral.shared import EmailRequest, StateChange
+from workflows.referral.shared import EmailRequest, StateChange, WorkflowEvent
 
 log = get_logger(__name__)
 
@@ -40,7 +42,8 @@ class ReferralActivities:
         self.rpc_timeout = rpc_timeout or settings.rpc_timeout
 
     def all(self) -> list:
-        return [self.rank_offers, self.send_email, self.publish_state_change]
+        return [self.rank_offers, self.send_email, self.publish_state_change,
+                self.publish_workflow_event]
 
     @activity.defn(name="rank_offers")
     def rank_offers(self, request: dict) -> list[dict]:
@@ -95,3 +98,17 @@ class ReferralActivities:
             log.info("state change published", message_id=change.message_id,
                      from_state=change.payload.get("from_state"), to_state=change.payload.get("to_state"))
         return change.message_id
+
+    @activity.defn(name="publish_workflow_event")
+    def publish_workflow_event(self, event: WorkflowEvent) -> str:
+        envelope = make_envelope(
+            event.event_type, event.payload, network=event.network,
+            referral_ref=event.referral_ref, correlation_id=event.correlation_id,
+            message_id=event.message_id, occurred_at=datetime.fromisoformat(event.occurred_at))
+        with log_context(network=event.network, referral_ref=event.referral_ref,
+                         correlation_id=event.correlation_id):
+            with connect(self.amqp_uri) as connection:
+                publish_event(connection, WORKFLOW, event.event_type, envelope)
+            log.info("workflow event published", event_type=event.event_type,
+                     message_id=event.message_id)
+        return event.message_id

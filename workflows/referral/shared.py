@@ -7,9 +7,15 @@ from typing import Any
 TASK_QUEUE_DEFAULT = "referrals"
 
 
+WORKING_DAY_STEPS = ("draft", "school_efforts", "school_efforts_reminder", "triage", "information",
+                     "matching", "partner_response", "partner_reminder", "first_feedback",
+                     "feedback_interval", "closure")
+
+
 @dataclass
 class Deadlines:
-    """Working days (Belgian calendar) per step; configurable per network (DESIGN §4)."""
+    """Working days (Belgian calendar) per step, plus the network's calendar and retention;
+    configurable per network and per urgency (DESIGN §4, workflows/config.py)."""
 
     school_efforts: int = 3
     school_efforts_reminder: int = 2
@@ -20,13 +26,20 @@ class Deadlines:
     first_feedback: int = 10
     feedback_interval: int = 20
     closed_dates: list[str] = field(default_factory=list)   # ISO dates the network is closed
+    draft: int = 5                  # a draft waits this long for completion, then a coordinator task
+    information: int = 5            # the reporter's answer to a question
+    closure: int = 5                # every partner reported the end: the coordinator closes
+    school_holidays: str | None = None   # a community's school calendar ("Flemish") or none
+    retention_months: int = 24      # after a final state, then anonymisation
 
     def __post_init__(self) -> None:
-        for name in ("school_efforts", "school_efforts_reminder", "triage", "matching",
-                     "partner_response", "partner_reminder", "first_feedback", "feedback_interval"):
+        for name in WORKING_DAY_STEPS + ("retention_months",):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"deadline {name} must be a whole number of working days >= 1")
+                unit = "months" if name == "retention_months" else "working days"
+                raise ValueError(f"deadline {name} must be a whole number of {unit} >= 1")
+        if self.school_holidays not in (None, "Flemish", "French", "German"):
+            raise ValueError("school_holidays must be Flemish, French, German or empty")
         if self.school_efforts_reminder >= self.school_efforts:
             raise ValueError("the school efforts reminder must come before the school efforts deadline")
         if self.partner_reminder >= self.partner_response:
@@ -56,6 +69,10 @@ class ReferralInput:
     correlation_id: str
     deadlines: Deadlines | None = None
     coordinator_email: str | None = None   # None: the activity uses settings.coordinator_email
+    draft: bool = False             # an e-mail referral that needs completing first
+    # a partner reports an engagement a school asked for directly: {offer_id, offer_name,
+    # organisation_id, organisation_name, contact_email}; the referral starts in_progress
+    direct_engagement: dict | None = None
 
     @classmethod
     def from_event(cls, envelope: dict, *, deadlines: Deadlines | None = None,
@@ -106,6 +123,9 @@ class ReferralInput:
             problems.append("reporter_lang must be 'nl' or 'en'")
         school_email = text("school_email", optional=True)
         submitted_at = text("submitted_at")
+        draft = payload.get("draft", False)
+        if not isinstance(draft, bool):
+            problems.append("draft must be true or false")
         correlation_id = envelope.get("correlation_id")
         if not isinstance(correlation_id, str) or not correlation_id:
             problems.append("correlation_id must be a non-empty string")
@@ -117,7 +137,7 @@ class ReferralInput:
                    reporter_email=reporter_email, reporter_lang=reporter_lang,
                    school_email=school_email, submitted_at=submitted_at,
                    correlation_id=correlation_id, deadlines=deadlines,
-                   coordinator_email=coordinator_email)
+                   coordinator_email=coordinator_email, draft=draft)
 
 
 @dataclass
@@ -154,3 +174,17 @@ class StateChange:
     @property
     def message_id(self) -> str:
         return f"{self.workflow_id}:{self.sequence}"
+
+
+@dataclass
+class WorkflowEvent:
+    """Any other `referral_workflow.<event_type>` event to publish (task updates, anonymise);
+    `message_id` is deterministic so consumers dedupe a retried publish."""
+
+    event_type: str
+    message_id: str
+    correlation_id: str
+    network: str
+    referral_ref: str
+    occurred_at: str
+    payload: dict[str, Any]

@@ -12,10 +12,10 @@ START = None
 # the one transition table: from-state -> the states it may move to
 TRANSITIONS: dict[str | None, frozenset[str]] = {
     START: frozenset({"draft", "awaiting_school_efforts", "triage", "in_progress"}),
-    "draft": frozenset({"awaiting_school_efforts", "triage", "withdrawn"}),
+    "draft": frozenset({"awaiting_school_efforts", "triage", "merged", "withdrawn"}),
     "awaiting_school_efforts": frozenset({"triage", "withdrawn"}),
     "triage": frozenset({"matching", "rejected", "redirected", "merged", "withdrawn"}),
-    "matching": frozenset({"awaiting_partner", "withdrawn"}),
+    "matching": frozenset({"awaiting_partner", "redirected", "withdrawn"}),
     "awaiting_partner": frozenset({"in_progress", "matching", "withdrawn"}),
     "in_progress": frozenset({"closed", "withdrawn"}),
     "closed": frozenset(),
@@ -41,26 +41,44 @@ FHIR_TASK_STATUS: dict[str, str] = {
 }
 
 # the Temporal updates (actions) a state accepts
+_ALWAYS = ("withdraw", "extend_deadline", "acknowledge")
 ACTIONS: dict[str, tuple[str, ...]] = {
-    "draft": (),
-    "awaiting_school_efforts": ("confirm_school_efforts",),
-    "triage": ("triage",),
-    "matching": ("choose_partner",),
-    "awaiting_partner": ("partner_respond",),
-    "in_progress": ("submit_feedback", "close"),
+    "draft": ("complete_draft", "mark_duplicate") + _ALWAYS,
+    "awaiting_school_efforts": ("confirm_school_efforts",) + _ALWAYS,
+    "triage": ("triage", "ask_information", "answer_information", "redirect",
+               "mark_duplicate") + _ALWAYS,
+    "matching": ("choose_partner", "redirect") + _ALWAYS,
+    "awaiting_partner": ("partner_respond",) + _ALWAYS,
+    "in_progress": ("submit_feedback", "close", "partner_respond", "choose_partner", "ask_help",
+                    "report_end") + _ALWAYS,
     "closed": (),
     "redirected": (),
     "rejected": (),
     "withdrawn": (),
     "merged": (),
 }
-ALL_ACTIONS = ("confirm_school_efforts", "triage", "choose_partner", "partner_respond",
-               "submit_feedback", "close")
+ALL_ACTIONS = ("complete_draft", "confirm_school_efforts", "triage", "ask_information",
+               "answer_information", "redirect", "mark_duplicate", "choose_partner",
+               "partner_respond", "submit_feedback", "ask_help", "report_end", "extend_deadline",
+               "acknowledge", "withdraw", "close")
+# who may ask for an action (the portal maps its pages to these)
+COORDINATOR_ACTIONS = ("complete_draft", "confirm_school_efforts", "triage", "ask_information",
+                       "redirect", "mark_duplicate", "choose_partner", "extend_deadline",
+                       "acknowledge", "withdraw", "close")
+PARTNER_ACTIONS = ("partner_respond", "submit_feedback", "ask_help", "report_end")
+REPORTER_ACTIONS = ("answer_information",)
+
+# coded answers
+DECLINE_REASONS = ("no_capacity", "outside_area", "not_our_expertise", "family_unreachable", "other")
+END_OUTCOMES = ("goal_reached", "partly_reached", "not_reached", "stopped")
+RE_ENGAGED = ("yes", "partly", "no")
 
 TRIAGE_DECISIONS = {"accept": "matching", "reject": "rejected", "redirect": "redirected"}
 
 assert set(TRANSITIONS) - {START} == set(STATES) == set(FHIR_TASK_STATUS) == set(ACTIONS)
 assert all(not TRANSITIONS[s] for s in FINAL_STATES)
+assert {a for actions in ACTIONS.values() for a in actions} == set(ALL_ACTIONS)
+assert set(COORDINATOR_ACTIONS + PARTNER_ACTIONS + REPORTER_ACTIONS) == set(ALL_ACTIONS)
 
 
 class InvalidTransition(ValueError):

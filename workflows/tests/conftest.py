@@ -8,7 +8,8 @@ import sys
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from netsterk.contracts import workflow_id
-from workflows.referral.shared import EmailRequest, ReferralInput, StateChange
+from workflows.referral.shared import EmailRequest, ReferralInput, StateChange, WorkflowEvent
 from workflows.referral.workflow import ReferralWorkflow
 
 VENV_BIN = Path(sys.executable).parent
@@ -48,6 +49,7 @@ class FakeBoundary:
     candidates: list = field(default_factory=lambda: [dict(c) for c in CANDIDATES])
     emails: list = field(default_factory=list)
     published: list = field(default_factory=list)
+    events: list = field(default_factory=list)
     rank_requests: list = field(default_factory=list)
 
     def activities(self) -> list:
@@ -66,13 +68,21 @@ class FakeBoundary:
             self.published.append(change)
             return change.message_id
 
-        return [rank_offers, send_email, publish_state_change]
+        @activity.defn(name="publish_workflow_event")
+        async def publish_workflow_event(event: WorkflowEvent) -> str:
+            self.events.append(event)
+            return event.message_id
+
+        return [rank_offers, send_email, publish_state_change, publish_workflow_event]
 
     def purposes(self) -> list[str]:
         return [e.purpose for e in self.emails]
 
     def templates(self) -> list[str]:
         return [e.template for e in self.emails]
+
+    def event_types(self) -> list[str]:
+        return [e.event_type for e in self.events]
 
 
 def make_input(**overrides) -> ReferralInput:
@@ -143,3 +153,34 @@ async def skip_past(env, due_iso: str, extra: timedelta = timedelta(minutes=1)) 
     due = datetime.fromisoformat(due_iso)
     now = await env.get_current_time()
     await env.sleep(max(due - now, timedelta(0)) + extra)
+
+
+BRUSSELS = ZoneInfo("Europe/Brussels")
+
+
+def brussels(year, month, day, hour=10, minute=0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=BRUSSELS)
+
+
+async def skip_to(env, when: datetime) -> None:
+    """Move the test server's clock forward to `when` (never back)."""
+    now = await env.get_current_time()
+    if when > now:
+        await env.sleep(when - now)
+
+
+async def snap_of(handle) -> dict:
+    return await handle.query(ReferralWorkflow.snapshot)
+
+
+async def wait_for(handle, check, what: str, timeout: float = 10.0) -> dict:
+    """Await until `check(snapshot)` is truthy; returns the snapshot."""
+    async def probe():
+        snap = await handle.query(ReferralWorkflow.snapshot)
+        return snap if check(snap) else None
+    return await eventually(probe, timeout=timeout, what=what)
+
+
+def at(iso: str) -> datetime:
+    """An ISO time in Brussels, to the minute (the server clock drifts by milliseconds)."""
+    return datetime.fromisoformat(iso).astimezone(BRUSSELS).replace(second=0, microsecond=0)

@@ -24,23 +24,30 @@ HISTORIES = Path(__file__).resolve().parent / "histories"
 
 
 async def happy_path(env, task_queue):
+    """Two partners, feedback, help, both report the end, closure, retention, anonymise."""
     handle = await start(env, task_queue, make_input())
     await state_is(handle, "triage")
     await handle.execute_update(ReferralWorkflow.triage, {"by": "c", "decision": "accept"})
     snap = await handle.execute_update(ReferralWorkflow.choose_partner,
                                        {"by": "c", "offer_ids": ["offer-a", "offer-b"]})
-    token = snap["engagements"][0]["token"]
-    await handle.execute_update(ReferralWorkflow.partner_respond,
-                                {"token": token, "accept": True, "by": "a"})
+    token_a, token_b = (e["token"] for e in snap["engagements"])
+    await handle.execute_update(ReferralWorkflow.partner_respond, {"token": token_a, "accept": True, "by": "a"})
+    await handle.execute_update(ReferralWorkflow.partner_respond, {"token": token_b, "accept": True, "by": "b"})
     snap = await handle.query(ReferralWorkflow.snapshot)
-    await skip_past(env, snap["deadlines"]["feedback"])
-    await handle.execute_update(ReferralWorkflow.submit_feedback,
-                                {"token": token, "by": "a", "text": "eerste gesprek"})
-    await handle.execute_update(ReferralWorkflow.close, {"by": "c", "outcome": "back at school"})
+    await skip_past(env, snap["deadlines"]["feedback:offer-a"])
+    await handle.execute_update(ReferralWorkflow.submit_feedback, {"token": token_a, "by": "a", "text": "gesprek"})
+    await handle.execute_update(ReferralWorkflow.ask_help, {"token": token_b, "by": "b", "text": "hulp"})
+    await handle.execute_update(ReferralWorkflow.acknowledge, {"by": "c"})
+    for token in (token_a, token_b):
+        await handle.execute_update(ReferralWorkflow.report_end,
+                                    {"token": token, "by": "p", "outcome": "goal_reached", "text": "klaar"})
+    await handle.execute_update(ReferralWorkflow.close, {"by": "c", "re_engaged": "partly",
+                                                         "what_was_done": "NAFT en huiswerk"})
     return handle
 
 
 async def decline_then_timeout(env, task_queue):
+    """School efforts timeout, a coded decline, a silent partner, back to matching (open)."""
     handle = await start(env, task_queue, make_input(school_efforts_done=False))
     snap = await state_is(handle, "awaiting_school_efforts")
     await skip_past(env, snap["deadlines"]["school_efforts"])
@@ -49,7 +56,7 @@ async def decline_then_timeout(env, task_queue):
     snap = await handle.execute_update(ReferralWorkflow.choose_partner, {"by": "c", "offer_ids": ["offer-a"]})
     await handle.execute_update(ReferralWorkflow.partner_respond,
                                 {"token": snap["engagements"][0]["token"], "accept": False, "by": "a",
-                                 "reason": "no capacity"})
+                                 "reason": "no_capacity"})
     snap = await handle.query(ReferralWorkflow.snapshot)
     await skip_past(env, snap["deadlines"]["partner_response:offer-b"])
     await state_is(handle, "matching")
@@ -65,8 +72,37 @@ async def rejected(env, task_queue):
     return handle
 
 
+async def question_extend_withdraw(env, task_queue):
+    """A question answered by e-mail, a deadline extended, a triage escalation, withdrawn."""
+    handle = await start(env, task_queue, make_input())
+    await state_is(handle, "triage")
+    await handle.execute_update(ReferralWorkflow.ask_information, {"by": "c", "question": "Welke klas?"})
+    await handle.execute_update(ReferralWorkflow.answer_information,
+                                {"by": "reporter", "answer": "4B", "channel": "email"})
+    await handle.execute_update(ReferralWorkflow.extend_deadline,
+                                {"by": "c", "deadline": "triage", "working_days": 2, "reason": "CLB"})
+    snap = await handle.query(ReferralWorkflow.snapshot)
+    await skip_past(env, snap["deadlines"]["triage"])
+    await handle.execute_update(ReferralWorkflow.withdraw, {"by": "c", "reason": "ingetrokken"})
+    return handle
+
+
+async def draft_merged(env, task_queue):
+    """A draft merged into another (open) referral, which gets the signal."""
+    target = make_input(ref="MEC-2026-0002")
+    target_handle = await start(env, task_queue, target)
+    await state_is(target_handle, "triage")
+    handle = await start(env, task_queue, make_input(draft=True))
+    await state_is(handle, "draft")
+    await handle.execute_update(ReferralWorkflow.mark_duplicate,
+                                {"by": "c", "target_referral_id": target.referral_id, "reason": "dubbel"})
+    return handle
+
+
 SCENARIOS = {"happy_path": happy_path, "decline_then_timeout": decline_then_timeout,
-             "rejected": rejected}
+             "rejected": rejected, "question_extend_withdraw": question_extend_withdraw,
+             "draft_merged": draft_merged}
+OPEN_SCENARIOS = {"decline_then_timeout"}   # stored while still running
 
 
 async def record(prefix: str) -> list[Path]:
@@ -79,7 +115,7 @@ async def record(prefix: str) -> list[Path]:
                               activities=FakeBoundary().activities(), activity_executor=executor):
                 for name, scenario in SCENARIOS.items():
                     handle = await scenario(env, task_queue)
-                    if name != "decline_then_timeout":
+                    if name not in OPEN_SCENARIOS:
                         await handle.result()
                     history = await handle.fetch_history()
                     path = HISTORIES / f"{prefix}_{name}.json"

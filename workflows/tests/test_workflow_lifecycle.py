@@ -1,86 +1,170 @@
-"""ReferralWorkflow end to end on the time-skipping server, with fake boundary activities."""
+"""ReferralWorkflow through every state of DESIGN §4 on the time-skipping server, with fake
+boundary activities: who did what, when and why is recorded for each move."""
 from __future__ import annotations
 
 import pytest
 
-from netsterk.contracts import workflow_id
+from netsterk.contracts import STATES, workflow_id
 from workflows.referral.workflow import ReferralWorkflow
-from workflows.tests.conftest import make_input, start, state_is
+from workflows.tests.conftest import eventually, make_input, start, state_is, wait_for
 
 
-async def test_happy_path_to_closed(env, worker, boundary):
-    referral = make_input()
+async def _to_matching(env, worker, **overrides):
+    referral = make_input(**overrides)
     handle = await start(env, worker, referral)
-    snap = await state_is(handle, "triage")
-    assert snap["allowed_actions"] == ["triage"]
-    assert set(snap["deadlines"]) == {"triage"}
+    await state_is(handle, "triage")
+    await handle.execute_update(ReferralWorkflow.triage, {"by": "coord-1", "decision": "accept",
+                                                          "reason": "fits"})
+    return referral, handle
 
-    snap = await handle.execute_update(ReferralWorkflow.triage,
-                                       {"by": "coord-1", "decision": "accept", "reason": "fits"})
-    assert snap["state"] == "matching"
+
+async def _mails(boundary, template, n=1):
+    async def check():
+        found = [e for e in boundary.emails if e.template == template]
+        return found if len(found) >= n else None
+    return await eventually(check, what=f"{n} e-mail(s) {template}")
+
+
+async def test_two_partners_feedback_end_and_closure(env, worker, boundary):
+    referral, handle = await _to_matching(env, worker)
+    snap = await handle.query(ReferralWorkflow.snapshot)
+    assert snap["state"] == "matching" and snap["urgency"] == "normal"
     assert [c["offer_id"] for c in snap["candidates"]] == ["offer-a", "offer-b"]
-    assert boundary.rank_requests[0] == {
-        "network": "mechelen", "categories": ["truancy"], "postcode": "2800", "age": 14,
-        "school_level": "secondary", "languages": ["nl"], "urgency": "normal",
-        "exclude_organisation_ids": []}
+    assert boundary.rank_requests[0]["exclude_organisation_ids"] == []
 
+    # several partners: one engagement each (a NAFT trajectory and homework support)
     snap = await handle.execute_update(ReferralWorkflow.choose_partner,
-                                       {"by": "coord-1", "offer_ids": ["offer-a"]})
+                                       {"by": "coord-1", "offer_ids": ["offer-a", "offer-b"]})
     assert snap["state"] == "awaiting_partner"
-    [engagement] = snap["engagements"]
-    assert engagement["offer_id"] == "offer-a" and engagement["status"] == "proposed"
-    token = engagement["token"]
-    assert set(snap["deadlines"]) == {"partner_reminder:offer-a", "partner_response:offer-a"}
-
+    token_a, token_b = (e["token"] for e in snap["engagements"])
     snap = await handle.execute_update(ReferralWorkflow.partner_respond,
-                                       {"token": token, "accept": True, "by": "partner-a"})
+                                       {"token": token_a, "accept": True, "by": "partner-a"})
     assert snap["state"] == "in_progress"
-    assert snap["allowed_actions"] == ["submit_feedback", "close"]
+    assert [e["status"] for e in snap["engagements"]] == ["accepted", "proposed"]
+    assert {"feedback:offer-a", "partner_response:offer-b"} <= set(snap["deadlines"])
+    snap = await handle.execute_update(ReferralWorkflow.partner_respond,
+                                       {"token": token_b, "accept": True, "by": "partner-b"})
+    assert snap["state"] == "in_progress"
+    assert [e["status"] for e in snap["engagements"]] == ["accepted", "accepted"]
+    assert set(snap["deadlines"]) == {"feedback:offer-a", "feedback:offer-b"}
+
     snap = await handle.execute_update(ReferralWorkflow.submit_feedback,
-                                       {"token": token, "by": "partner-a", "text": "Eerste gesprek gehad."})
-    assert snap["feedback"][0]["text"] == "Eerste gesprek gehad."
+                                       {"token": token_b, "by": "partner-b", "text": "Huiswerkklas gestart."})
+    assert snap["feedback"][0]["offer_id"] == "offer-b"
+    snap = await handle.execute_update(ReferralWorkflow.ask_help,
+                                       {"token": token_a, "by": "partner-a", "text": "Gezin onbereikbaar."})
+    assert snap["attention"][-1]["kind"].startswith("help_requested")
+    help_mail = (await _mails(boundary, "coordinator_escalation"))[0]
+    assert help_mail.context["reason"] == "Arktos asks the coordinator for help"
+    snap = await handle.execute_update(ReferralWorkflow.acknowledge, {"by": "coord-1", "note": "gebeld"})
+    assert snap["attention"] == [] and snap["log"][-1]["action"] == "acknowledge"
+
+    for token, by in ((token_a, "partner-a"), (token_b, "partner-b")):
+        snap = await handle.execute_update(ReferralWorkflow.report_end,
+                                           {"token": token, "by": by, "outcome": "goal_reached",
+                                            "text": "Terug op school."})
+    assert [e["status"] for e in snap["engagements"]] == ["completed", "completed"]
+    assert [a["kind"] for a in snap["attention"]] == ["ready_to_close"]
+
     snap = await handle.execute_update(ReferralWorkflow.close,
-                                       {"by": "coord-1", "outcome": "back at school"})
+                                       {"by": "coord-1", "re_engaged": "yes",
+                                        "what_was_done": "NAFT-traject en huiswerkklas"})
     assert snap["state"] == "closed"
+    assert snap["closure"] == {"re_engaged": "yes", "what_was_done": "NAFT-traject en huiswerkklas"}
+    moves = [(h["from_state"], h["to_state"], h["by"]) for h in snap["history"]]
+    assert moves == [(None, "triage", "system"), ("triage", "matching", "coord-1"),
+                     ("matching", "awaiting_partner", "coord-1"),
+                     ("awaiting_partner", "in_progress", "partner-a"), ("in_progress", "closed", "coord-1")]
+    assert all(h["at"] and h["reason"] for h in snap["history"])
 
-    result = await handle.result()
-    assert result["state"] == "closed" and result["allowed_actions"] == []
-    moves = [(h["from_state"], h["to_state"]) for h in result["history"]]
-    assert moves == [(None, "triage"), ("triage", "matching"), ("matching", "awaiting_partner"),
-                     ("awaiting_partner", "in_progress"), ("in_progress", "closed")]
-    assert [h["by"] for h in result["history"]][1:] == ["coord-1", "coord-1", "partner-a", "coord-1"]
-
+    closing = await _mails(boundary, "closure_feedback", 2)
+    assert {(m.to, m.lang) for m in closing} == {(referral.reporter_email, "nl"), ("care@school.example", "nl")}
+    assert closing[0].context == {"ref": referral.ref, "re_engaged": "yes",
+                                  "what_was_done": "NAFT-traject en huiswerkklas"}
     wf_id = workflow_id(referral.referral_id)
     assert [p.message_id for p in boundary.published] == [f"{wf_id}:{n}" for n in range(1, 6)]
     last = boundary.published[-1].payload
     assert last["to_state"] == "closed" and last["fhir_status"] == "completed"
-    assert last["categories"] == ["truancy"] and last["due_at"] is None
+    assert last["urgency"] == "normal" and last["due_at"] is None
     assert boundary.published[0].payload["fhir_status"] == "received"
-    assert boundary.published[0].payload["due_at"] is not None
-    assert boundary.published[0].correlation_id == referral.correlation_id
-
-    assert boundary.templates() == ["reporter_received", "partner_engagement", "reporter_closed"]
-    partner_mail = boundary.emails[1]
-    assert partner_mail.to == "a@partner.example"
-    assert partner_mail.link_field == "accept_url"
-    assert partner_mail.link_path == f"/engagements/{referral.referral_id}/{token}"
-    closed_mail = boundary.emails[2]
-    assert closed_mail.to == referral.reporter_email
-    assert closed_mail.context["outcome"] == "back at school"
     assert len(set(boundary.purposes())) == len(boundary.purposes())
 
 
 @pytest.mark.parametrize("decision,final", [("reject", "rejected"), ("redirect", "redirected")])
-async def test_triage_reject_or_redirect_ends_the_workflow(env, worker, boundary, decision, final):
+async def test_triage_reject_or_redirect_ends_the_referral(env, worker, boundary, decision, final):
     handle = await start(env, worker, make_input())
     await state_is(handle, "triage")
-    await handle.execute_update(ReferralWorkflow.triage,
-                                {"by": "coord-1", "decision": decision, "reason": "not for us"})
-    result = await handle.result()
-    assert result["state"] == final
-    assert result["history"][-1]["reason"] == "not for us"
-    assert boundary.templates() == ["reporter_received", "reporter_closed"]
-    assert boundary.emails[-1].context == {"ref": "MEC-2026-0001", "outcome": "not for us",
-                                           "state": final}
+    snap = await handle.execute_update(ReferralWorkflow.triage,
+                                       {"by": "coord-1", "decision": decision, "reason": "not for us"})
+    assert snap["state"] == final and snap["history"][-1]["reason"] == "not for us"
+    mail = (await _mails(boundary, "reporter_closed"))[0]
+    assert mail.context == {"ref": "MEC-2026-0001", "outcome": "not for us", "state": final}
     assert boundary.published[-1].payload["fhir_status"] == (
         "rejected" if final == "rejected" else "cancelled")
+
+
+async def test_redirect_to_another_service(env, worker, boundary):
+    _, handle = await _to_matching(env, worker)
+    snap = await handle.execute_update(ReferralWorkflow.redirect,
+                                       {"by": "coord-1", "to_service": "CAW Boom Mechelen Lier",
+                                        "reason": "vraag over huisvesting"})
+    assert snap["state"] == "redirected" and snap["redirected_to"] == "CAW Boom Mechelen Lier"
+    mail = (await _mails(boundary, "reporter_redirected"))[0]
+    assert mail.context["to_service"] == "CAW Boom Mechelen Lier"
+
+
+async def test_withdraw_tells_the_engaged_partners(env, worker, boundary):
+    _, handle = await _to_matching(env, worker)
+    await handle.execute_update(ReferralWorkflow.choose_partner,
+                                {"by": "coord-1", "offer_ids": ["offer-a", "offer-b"]})
+    snap = await handle.execute_update(ReferralWorkflow.withdraw,
+                                       {"by": "coord-1", "reason": "de melder trok de melding in"})
+    assert snap["state"] == "withdrawn"
+    assert [e["status"] for e in snap["engagements"]] == ["withdrawn", "withdrawn"]
+    withdrawn = await _mails(boundary, "partner_withdrawn", 2)
+    assert {m.to for m in withdrawn} == {"a@partner.example", "b@partner.example"}
+
+
+async def test_merge_into_another_referral_signals_the_target(env, worker, boundary):
+    target = make_input(ref="MEC-2026-0002")
+    target_handle = await start(env, worker, target)
+    await state_is(target_handle, "triage")
+    handle = await start(env, worker, make_input(draft=True))
+    await state_is(handle, "draft")
+    snap = await handle.execute_update(ReferralWorkflow.mark_duplicate,
+                                       {"by": "coord-1", "target_referral_id": target.referral_id,
+                                        "reason": "zelfde leerling"})
+    assert snap["state"] == "merged" and snap["merged_into"] == target.referral_id
+    linked = await wait_for(target_handle, lambda s: s["linked_duplicates"], "the target's link")
+    assert linked["linked_duplicates"][0]["ref"] == "MEC-2026-0001"
+    assert linked["attention"][0]["kind"] == "duplicate_linked"
+    assert linked["log"][-1]["action"] == "duplicate_linked"
+
+
+async def test_direct_engagement_starts_in_progress(env, worker, boundary):
+    direct = {"offer_id": "offer-a", "offer_name": "NAFT", "organisation_id": "org-a",
+              "organisation_name": "Arktos", "contact_email": "a@partner.example"}
+    handle = await start(env, worker, make_input(direct_engagement=direct))
+    snap = await state_is(handle, "in_progress")
+    assert snap["history"][0]["from_state"] is None
+    assert snap["engagements"][0]["status"] == "accepted"
+    assert set(snap["deadlines"]) == {"feedback:offer-a"}
+    assert "partner_engagement" not in boundary.templates()
+
+
+async def test_extend_deadline_and_answer_by_email(env, worker, boundary):
+    handle = await start(env, worker, make_input())
+    snap = await state_is(handle, "triage")
+    before = snap["deadlines"]["triage"]
+    snap = await handle.execute_update(ReferralWorkflow.extend_deadline,
+                                       {"by": "coord-1", "deadline": "triage", "working_days": 3,
+                                        "reason": "wacht op CLB"})
+    assert snap["deadlines"]["triage"] > before
+    assert snap["log"][-1] == {"action": "extend_deadline", "by": "coord-1", "at": snap["log"][-1]["at"],
+                               "details": "triage +3 working days: wacht op CLB"}
+    await handle.execute_update(ReferralWorkflow.ask_information, {"by": "coord-1", "question": "Leeftijd?"})
+    snap = await handle.execute_update(ReferralWorkflow.answer_information,
+                                       {"by": "reporter (e-mail)", "answer": "15", "channel": "email"})
+    assert snap["questions"][0]["channel"] == "email"
+    assert set(STATES) == {"draft", "awaiting_school_efforts", "triage", "matching", "awaiting_partner",
+                           "in_progress", "closed", "redirected", "rejected", "withdrawn", "merged"}

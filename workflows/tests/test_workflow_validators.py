@@ -1,10 +1,11 @@
-"""Every update validator refuses an action in the wrong state or with bad arguments, and a
-refused action records nothing."""
+"""Every update's validator refuses a move the transition table forbids (with a clear message)
+and bad arguments; a refused action records nothing."""
 from __future__ import annotations
 
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
+from workflows.referral.states import ACTIONS, ALL_ACTIONS
 from workflows.referral.workflow import ReferralWorkflow
 from workflows.tests.conftest import make_input, start, state_is
 
@@ -16,6 +17,29 @@ async def refused(handle, update, args, message: str):
     assert message in str(info.value.cause), str(info.value.cause)
     after = await handle.query(ReferralWorkflow.snapshot)
     assert after["history"] == before["history"] and after["state"] == before["state"]
+    assert after["log"] == before["log"]
+
+
+async def test_every_action_is_refused_where_the_table_forbids_it(env, worker):
+    """For each action: a live referral in a state whose entry in the table lacks it."""
+    handles = {}
+    draft = await start(env, worker, make_input(draft=True))
+    handles["draft"] = draft
+    triage = await start(env, worker, make_input())
+    handles["triage"] = triage
+    efforts = await start(env, worker, make_input(school_efforts_done=False))
+    handles["awaiting_school_efforts"] = efforts
+    for state, handle in handles.items():
+        await state_is(handle, state)
+    rejected = await start(env, worker, make_input())
+    await state_is(rejected, "triage")
+    await rejected.execute_update(ReferralWorkflow.triage, {"by": "c", "decision": "reject", "reason": "x"})
+    handles["rejected"] = rejected
+    for action in ALL_ACTIONS:
+        state = next(s for s in handles if action not in ACTIONS[s])
+        allowed = ", ".join(ACTIONS[state]) or "none"
+        await refused(handles[state], action, {"by": "x"},
+                      f"{action} is not allowed in state '{state}' (allowed: {allowed})")
 
 
 async def test_confirm_school_efforts_validator(env, worker):
@@ -25,11 +49,27 @@ async def test_confirm_school_efforts_validator(env, worker):
     await refused(handle, u, {"by": "s"}, "summary must be a non-empty text")
     await refused(handle, u, {"by": "s", "summary": "   "}, "summary must be a non-empty text")
     await refused(handle, u, {"by": "s", "summary": "x", "extra": 1}, "does not take extra")
-    await refused(handle, ReferralWorkflow.triage, {"by": "c", "decision": "accept"},
-                  "triage is not allowed in state 'awaiting_school_efforts'")
 
 
-async def test_triage_validator(env, worker):
+async def test_draft_triage_and_coordinator_validators(env, worker):
+    handle = await start(env, worker, make_input(draft=True))
+    await state_is(handle, "draft")
+    await refused(handle, ReferralWorkflow.complete_draft, {"by": "c"},
+                  "school_efforts_done must be true or false")
+    await refused(handle, ReferralWorkflow.mark_duplicate,
+                  {"by": "c", "target_referral_id": (await handle.query(ReferralWorkflow.snapshot))["referral_id"]},
+                  "cannot be merged into itself")
+    await refused(handle, ReferralWorkflow.extend_deadline,
+                  {"by": "c", "deadline": "triage", "working_days": 2, "reason": "x"},
+                  "unknown deadline 'triage'; running deadlines: draft")
+    await refused(handle, ReferralWorkflow.extend_deadline,
+                  {"by": "c", "deadline": "draft", "working_days": 0, "reason": "x"},
+                  "working_days must be a whole number from 1 to 60")
+    await refused(handle, ReferralWorkflow.extend_deadline,
+                  {"by": "c", "deadline": "draft", "working_days": 2}, "reason must be a non-empty text")
+    await refused(handle, ReferralWorkflow.acknowledge, {"by": "c"}, "nothing is waiting")
+    await refused(handle, ReferralWorkflow.withdraw, {"by": "c"}, "reason must be a non-empty text")
+
     handle = await start(env, worker, make_input())
     await state_is(handle, "triage")
     u = ReferralWorkflow.triage
@@ -37,10 +77,16 @@ async def test_triage_validator(env, worker):
     await refused(handle, u, {"by": "c", "decision": "reject"}, "reason must be a non-empty text")
     await refused(handle, u, {"decision": "accept"}, "by must be a non-empty text")
     await refused(handle, u, ["accept"], "triage expects an object of arguments")
-    await refused(handle, ReferralWorkflow.close, {"by": "c", "outcome": "x"},
-                  "close is not allowed in state 'triage'")
-    await refused(handle, ReferralWorkflow.confirm_school_efforts, {"by": "s", "summary": "x"},
-                  "not allowed in state 'triage'")
+    await refused(handle, ReferralWorkflow.redirect, {"by": "c", "reason": "x"},
+                  "to_service must be a non-empty text")
+    await refused(handle, ReferralWorkflow.answer_information, {"by": "r", "answer": "x"},
+                  "no question is waiting for an answer")
+    await handle.execute_update(ReferralWorkflow.ask_information, {"by": "c", "question": "Welke klas?"})
+    await refused(handle, ReferralWorkflow.ask_information, {"by": "c", "question": "Nog iets?"},
+                  "already waiting for an answer")
+    await refused(handle, ReferralWorkflow.answer_information,
+                  {"by": "r", "answer": "4B", "token": "guess"}, "unknown question token")
+    await refused(handle, u, {"by": "c", "decision": "accept"}, "a question to the reporter is still open")
 
 
 async def test_choose_partner_validator(env, worker):
@@ -52,11 +98,9 @@ async def test_choose_partner_validator(env, worker):
                   "offer offer-zz is not among the ranked candidates")
     await refused(handle, u, {"by": "c", "offer_ids": []}, "offer_ids must be a non-empty list")
     await refused(handle, u, {"by": "c", "offer_ids": ["offer-a", "offer-a"]}, "names an offer twice")
-    await refused(handle, ReferralWorkflow.partner_respond,
-                  {"token": "t", "accept": True, "by": "p"}, "not allowed in state 'matching'")
 
 
-async def test_partner_respond_and_feedback_validators(env, worker):
+async def test_partner_validators(env, worker):
     handle = await start(env, worker, make_input())
     await state_is(handle, "triage")
     await handle.execute_update(ReferralWorkflow.triage, {"by": "c", "decision": "accept"})
@@ -69,16 +113,30 @@ async def test_partner_respond_and_feedback_validators(env, worker):
     await refused(handle, u, {"token": token_a, "accept": "yes", "by": "p"},
                   "accept must be true or false")
     await refused(handle, u, {"token": token_a, "accept": False, "by": "p"},
-                  "reason must be a non-empty text")
-    await refused(handle, ReferralWorkflow.submit_feedback,
-                  {"token": token_a, "by": "p", "text": "x"}, "not allowed in state 'awaiting_partner'")
+                  "reason must be one of no_capacity, outside_area, not_our_expertise, "
+                  "family_unreachable, other")
+    await refused(handle, u, {"token": token_a, "accept": False, "by": "p", "reason": "busy"},
+                  "reason must be one of")
+    await refused(handle, u, {"token": token_a, "accept": False, "by": "p", "reason": "other"},
+                  "note must say why when the reason is other")
 
     snap = await handle.execute_update(u, {"token": token_a, "accept": True, "by": "p"})
-    assert [e["status"] for e in snap["engagements"]] == ["accepted", "withdrawn"]
+    assert [e["status"] for e in snap["engagements"]] == ["accepted", "proposed"]
+    await refused(handle, u, {"token": token_a, "accept": True, "by": "p"}, "already accepted")
+    await refused(handle, ReferralWorkflow.choose_partner, {"by": "c", "offer_ids": ["offer-b"]},
+                  "offer offer-b is already engaged")
     f = ReferralWorkflow.submit_feedback
     await refused(handle, f, {"token": token_a, "by": "p", "text": ""}, "text must be a non-empty text")
-    await refused(handle, f, {"token": token_b, "by": "p", "text": "hi"}, "unknown engagement token")
+    await refused(handle, f, {"token": token_b, "by": "p", "text": "hi"},
+                  "only an engaged partner can give feedback")
     await refused(handle, f, {"token": token_a, "by": "p", "text": "x" * 5000}, "longer than 4000")
-    await refused(handle, ReferralWorkflow.close, {"by": "c"}, "outcome must be a non-empty text")
-    await refused(handle, ReferralWorkflow.partner_respond,
-                  {"token": token_b, "accept": True, "by": "p"}, "not allowed in state 'in_progress'")
+    await refused(handle, ReferralWorkflow.ask_help, {"token": token_b, "by": "p", "text": "help"},
+                  "only an engaged partner can ask for help")
+    await refused(handle, ReferralWorkflow.report_end,
+                  {"token": token_a, "by": "p", "outcome": "done", "text": "x"},
+                  "outcome must be one of goal_reached, partly_reached, not_reached, stopped")
+    c = ReferralWorkflow.close
+    await refused(handle, c, {"by": "c", "outcome": "back at school"}, "close does not take outcome")
+    await refused(handle, c, {"by": "c", "re_engaged": "maybe", "what_was_done": "x"},
+                  "re_engaged must be one of yes, partly, no")
+    await refused(handle, c, {"by": "c", "re_engaged": "yes"}, "what_was_done must be a non-empty text")
