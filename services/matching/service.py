@@ -1,51 +1,198 @@
-"""matching: the offer directory of each network and the ranking of offers for a referral."""
+"""matching: the offer directory of each network, the capacity picture and the ranking of offers
+for a referral. Thin entrypoints; the work is in domain.py, ranking.py, hsds.py, spreadsheet.py."""
 from __future__ import annotations
 
+from nameko.dependency_providers import Config
+from netsterk.nameko_support import event_handler  # quorum-capable
 from netsterk.nameko_support import rpc  # quorum-capable
+from nameko.timer import timer
 
+from netsterk import contracts
 from netsterk.db import session_scope
 from netsterk.logging import get_logger, log_context
-from netsterk.nameko_support import Database, health_report
-from services.matching import domain
+from netsterk.nameko_support import Database, OutboxRelay, consume_once, health_report
+from netsterk.settings import get_settings
+from services.matching import domain, hsds, spreadsheet
+from services.matching.models import Outbox, ProcessedMessage
 
 log = get_logger(__name__)
 
+ENGAGEMENT_CHANGED = "engagement_changed"
+
+
+def _network_of(value) -> str | None:
+    return value if isinstance(value, str) else None
+
 
 class MatchingService:
-    name = "matching"
+    name = contracts.MATCHING
 
-    db = Database("matching")
+    config = Config()
+    db = Database(contracts.MATCHING)
+    outbox = OutboxRelay(contracts.MATCHING, Outbox)
+
+    def _relay(self) -> None:
+        try:
+            self.outbox.flush()
+        except Exception:  # stored is stored: the timer relays it when the broker is back
+            log.exception("outbox_flush_failed")
+
+    def _schema_dir(self):
+        return self.config.get("HSDS_SCHEMA_DIR") or get_settings().hsds_schema_dir
 
     @rpc
     def health(self):
         return health_report(self.name, self.db)
 
+    # --- directory ---
     @rpc
     def import_directory(self, network, organisations):
-        with log_context(network=network if isinstance(network, str) else None):
+        with log_context(network=_network_of(network)):
             with session_scope(self.db) as session:
                 result = domain.import_directory(session, network, organisations)
             log.info("directory_imported", **result)
             return result
 
     @rpc
-    def rank_offers(self, request):
-        network = request.get("network") if isinstance(request, dict) else None
-        with log_context(network=network if isinstance(network, str) else None):
+    def import_hsds(self, network, document):
+        with log_context(network=_network_of(network)):
+            organisations = hsds.read_document(document, self._schema_dir())
             with session_scope(self.db) as session:
-                candidates = domain.rank_offers(session, request)
-            if candidates:
-                log.info("offers_ranked", candidates=len(candidates))
-            else:
-                log.info("gap_recorded")
-            return candidates
+                result = domain.import_directory(session, network, organisations)
+            log.info("directory_imported", format="hsds", **result)
+            return result
+
+    @rpc
+    def import_csv(self, network, text):
+        with log_context(network=_network_of(network)):
+            organisations = spreadsheet.read_csv(text)
+            with session_scope(self.db) as session:
+                result = domain.import_directory(session, network, organisations, keep_staff=True)
+            log.info("directory_imported", format="csv", **result)
+            return result
+
+    @rpc
+    def export_hsds(self, network, with_staff=True):
+        with session_scope(self.db) as session:
+            organisations = domain.export_directory(session, network)
+        return hsds.export_document(network, organisations, with_staff=bool(with_staff))
+
+    @rpc
+    def export_csv(self, network):
+        with session_scope(self.db) as session:
+            return spreadsheet.export_csv(domain.export_directory(session, network))
+
+    @rpc
+    def get_organisation(self, network, organisation_id):
+        with session_scope(self.db) as session:
+            return domain.organisation_entry(session, network, organisation_id)
 
     @rpc
     def list_offers(self, network):
         with session_scope(self.db) as session:
             return domain.list_offers(session, network)
 
+    # --- partners' changes, approved by the network admin ---
+    @rpc
+    def propose_change(self, network, organisation_id, entry, by):
+        with log_context(network=_network_of(network)):
+            with session_scope(self.db) as session:
+                result = domain.propose_change(session, network, organisation_id, entry, by)
+            log.info("directory_change_proposed", change_id=result["id"])
+            return result
+
+    @rpc
+    def list_changes(self, network, status="pending"):
+        with session_scope(self.db) as session:
+            return domain.list_changes(session, network, status)
+
+    @rpc
+    def decide_change(self, network, change_id, approve, by, note=""):
+        with log_context(network=_network_of(network)):
+            with session_scope(self.db) as session:
+                result = domain.decide_change(session, network, change_id, approve, by, note)
+            log.info("directory_change_decided", change_id=result["id"], status=result["status"])
+            return result
+
+    # --- ranking, capacity, gaps ---
+    @rpc
+    def rank_offers(self, request):
+        network = request.get("network") if isinstance(request, dict) else None
+        with log_context(network=_network_of(network)):
+            with session_scope(self.db) as session:
+                candidates = domain.rank_offers(session, request)
+            if candidates:
+                log.info("offers_ranked", candidates=len(candidates))
+            else:
+                log.info("gap_recorded")
+                self._relay()
+            return candidates
+
+    @rpc
+    def reserve_place(self, network, offer_id, referral_id):
+        with log_context(network=_network_of(network)):
+            with session_scope(self.db) as session:
+                result = domain.reserve_place(session, network, offer_id, referral_id)
+            log.info("place_reserved", free_places=result["free_places"])
+            return result
+
+    @rpc
+    def capacity(self, network):
+        with session_scope(self.db) as session:
+            return domain.capacity_picture(session, network)
+
     @rpc
     def list_gaps(self, network):
         with session_scope(self.db) as session:
             return domain.list_gaps(session, network)
+
+    @event_handler(contracts.WORKFLOW, ENGAGEMENT_CHANGED)
+    def on_engagement_changed(self, body):
+        consume_once(self, consumer="matching.on_engagement_changed", body=body,
+                     apply=domain.apply_engagement, processed_model=ProcessedMessage)
+
+    @timer(interval=2)
+    def relay_outbox(self):
+        self.outbox.flush()
+
+    # --- rules ---
+    @rpc
+    def get_rules(self, network):
+        with session_scope(self.db) as session:
+            return domain.get_rules(session, network)
+
+    @rpc
+    def set_rules(self, network, rules, by):
+        with log_context(network=_network_of(network)):
+            with session_scope(self.db) as session:
+                result = domain.set_rules(session, network, rules, by)
+            log.info("rules_changed")
+            return result
+
+    @rpc
+    def preview_rules(self, network, rules, limit=20):
+        with session_scope(self.db) as session:
+            return domain.preview_rules(session, network, rules, limit)
+
+    # --- HSDS read API (served over HTTP by the portal) ---
+    @rpc
+    def hsds_read(self, network, collection, item_id=None, page=1, per_page=50):
+        """`collection`: services | organizations | taxonomies | taxonomy_terms. Public data only
+        (no staff). One item (or None) with `item_id`, else a page."""
+        with session_scope(self.db) as session:
+            document = hsds.export_document(network, domain.export_directory(session, network),
+                                            with_staff=False)
+        if collection == "taxonomies":
+            items = hsds.taxonomies()
+        elif collection == "taxonomy_terms":
+            items = hsds.taxonomy_terms(document)
+        elif collection == "organizations":
+            items = document["organizations"]
+        elif collection == "services":
+            orgs = {o["id"]: o for o in document["organizations"]}
+            items = [dict(s, organization=orgs[s["organization_id"]]) for s in document["services"]]
+        else:
+            raise ValueError(f"unknown collection {collection!r}")
+        if item_id is not None:
+            return next((item for item in items if item["id"] == item_id), None)
+        return hsds.page(items, page, per_page)
