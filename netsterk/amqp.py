@@ -18,6 +18,16 @@ from kombu.pools import producers
 
 RPC_EXCHANGE = Exchange("nameko-rpc", type="topic", durable=True)
 DEAD_LETTER_EXCHANGE = Exchange("netsterk.dlx", type="direct", durable=True)
+QUORUM_ARGUMENTS = {"x-queue-type": "quorum"}
+
+
+def durable_queue_arguments() -> dict:
+    """Arguments of our durable shared queues: quorum queues when settings.quorum_queues
+    (NETSTERK_QUORUM_QUEUES=1 on a RabbitMQ cluster), classic queues otherwise. Every process
+    of one installation must agree: redeclaring a queue with another type is refused (406)."""
+    from netsterk.settings import get_settings
+
+    return dict(QUORUM_ARGUMENTS) if get_settings().quorum_queues else {}
 
 
 class RemoteError(Exception):
@@ -54,6 +64,8 @@ def connect(uri: str) -> Connection:
 def publish_event(connection: Connection, source: str, event_type: str, body: dict,
                   *, headers: dict | None = None) -> None:
     """Publish one nameko-compatible event; returns after the broker confirmed it."""
+    from netsterk import metrics
+
     exchange = event_exchange(source)
     with producers[connection].acquire(block=True, timeout=10) as producer:
         producer.publish(
@@ -62,6 +74,7 @@ def publish_event(connection: Connection, source: str, event_type: str, body: di
             retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5},
             headers=dict(headers or {}),
         )
+    metrics.EVENTS_PUBLISHED.labels(source=source, event_type=event_type).inc()
 
 
 def error_payload(exc: BaseException) -> dict:
@@ -89,6 +102,20 @@ class RpcClient:
         self._replies[message.properties.get("correlation_id")] = body
 
     def call(self, service: str, method: str, *args, **kwargs):
+        from netsterk import metrics
+
+        outcome = "error"
+        try:
+            result = self._call(service, method, *args, **kwargs)
+            outcome = "ok"
+            return result
+        except RemoteError:
+            outcome = "remote_error"
+            raise
+        finally:
+            metrics.RPC_CLIENT_CALLS.labels(service=service, method=method, outcome=outcome).inc()
+
+    def _call(self, service: str, method: str, *args, **kwargs):
         correlation_id = str(uuid.uuid4())
         producer = kombu.Producer(self._channel)
         try:
@@ -134,24 +161,31 @@ def rpc_call(uri: str, service: str, method: str, *args, timeout: float = 30.0, 
 
 
 def dead_letter_arguments(queue_name: str) -> dict:
+    """Arguments of a durable queue that dead-letters to `<queue>.dlq` (quorum when configured)."""
     return {"x-dead-letter-exchange": DEAD_LETTER_EXCHANGE.name,
-            "x-dead-letter-routing-key": f"{queue_name}.dlq"}
+            "x-dead-letter-routing-key": f"{queue_name}.dlq", **durable_queue_arguments()}
 
 
 def dead_letter_queue(queue_name: str) -> Queue:
     return Queue(f"{queue_name}.dlq", exchange=DEAD_LETTER_EXCHANGE,
-                 routing_key=f"{queue_name}.dlq", durable=True)
+                 routing_key=f"{queue_name}.dlq", durable=True,
+                 queue_arguments=durable_queue_arguments())
 
 
 def rpc_server_queue(service: str) -> Queue:
-    return Queue(f"rpc-{service}", exchange=RPC_EXCHANGE, routing_key=f"{service}.*", durable=True)
+    return Queue(f"rpc-{service}", exchange=RPC_EXCHANGE, routing_key=f"{service}.*", durable=True,
+                 queue_arguments=durable_queue_arguments())
 
 
 def reply(producer: kombu.Producer, message, *, result=None, error: dict | None = None) -> None:
-    """Answer an RPC request the way a nameko service does."""
+    """Answer an RPC request the way a nameko service does (and count it for netsterk.metrics)."""
+    from netsterk import metrics
+
     producer.publish({"result": result, "error": error}, exchange=RPC_EXCHANGE,
                      routing_key=message.properties["reply_to"], serializer="json",
                      correlation_id=message.properties.get("correlation_id"))
+    service, _, method = message.delivery_info.get("routing_key", "").rpartition(".")
+    metrics.rpc_served(service, method, "error" if error else "ok")
 
 
 def method_of(message) -> str:

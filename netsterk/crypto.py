@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import unicodedata
 from functools import lru_cache
 
@@ -21,8 +22,16 @@ def _fernet() -> Fernet:
         path = settings.var_dir / "field.key"
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists():
-            path.write_bytes(Fernet.generate_key())
-            path.chmod(0o600)
+            # atomically: replicas starting together on one var_dir must end with one key
+            spare = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            spare.write_bytes(Fernet.generate_key())
+            spare.chmod(0o600)
+            try:
+                os.link(spare, path)
+            except FileExistsError:
+                pass
+            finally:
+                spare.unlink()
         key = path.read_text().strip()
     return Fernet(key.encode() if isinstance(key, str) else key)
 

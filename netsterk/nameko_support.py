@@ -3,18 +3,99 @@ nameko (and so eventlet), which must never load in the Temporal worker or the br
 from __future__ import annotations
 
 import json
+import time
 
 import eventlet.semaphore
+from nameko.events import EventHandler
 from nameko.extensions import DependencyProvider
+from nameko.rpc import Rpc, RpcConsumer
+from nameko.timer import Timer
+from nameko.web.handlers import HttpRequestHandler
+from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
-from netsterk import amqp
+from netsterk import amqp, metrics
 from netsterk.db import claim_message, make_engine, relay_outbox, session_scope
 from netsterk.envelope import EnvelopeError, validate_envelope
 from netsterk.logging import context_from_envelope, get_logger, log_context
 from netsterk.settings import get_settings
 
 log = get_logger(__name__)
+
+
+# --- entrypoints that can declare quorum queues ---------------------------------------------
+# Services import `rpc` and `event_handler` from here instead of nameko. With the container
+# config QUORUM_QUEUES (settings.quorum_queues, NETSTERK_QUORUM_QUEUES=1 on a RabbitMQ cluster)
+# the durable shared queues become quorum queues, replicated on every node: `rpc-<service>` and
+# the SERVICE_POOL event-handler queues. Exclusive / auto-delete queues (RPC reply queues,
+# BROADCAST handlers) stay classic: RabbitMQ refuses them as quorum queues.
+
+def make_quorum(queue, config) -> None:
+    """Add x-queue-type=quorum to a nameko queue when the config asks and the queue allows."""
+    if config.get("QUORUM_QUEUES") and queue.durable and not queue.auto_delete \
+            and not queue.exclusive:
+        queue.queue_arguments = {**(queue.queue_arguments or {}), **amqp.QUORUM_ARGUMENTS}
+
+
+class QuorumRpcConsumer(RpcConsumer):
+    def setup(self):
+        declared = self.queue is not None
+        super().setup()
+        if not declared:
+            make_quorum(self.queue, self.container.config)
+
+
+class QuorumRpc(Rpc):
+    rpc_consumer = QuorumRpcConsumer()
+
+
+class QuorumEventHandler(EventHandler):
+    def setup(self):
+        super().setup()
+        make_quorum(self.queue, self.container.config)
+
+
+rpc = QuorumRpc.decorator
+event_handler = QuorumEventHandler.decorator
+
+
+class EntrypointMetrics(DependencyProvider):
+    """Counts and times every entrypoint call of a service for netsterk.metrics: HTTP requests
+    (by URL rule and status), RPC calls, handled events and timer runs. netsterk_ops.run_service
+    adds it to every service it runs; the service code does not name it."""
+
+    def __init__(self):
+        self.started: dict[int, float] = {}
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+    def worker_setup(self, worker_ctx):
+        self.started[id(worker_ctx)] = time.monotonic()
+
+    def worker_result(self, worker_ctx, result=None, exc_info=None):
+        seconds = time.monotonic() - self.started.pop(id(worker_ctx), time.monotonic())
+        entrypoint = worker_ctx.entrypoint
+        service = self.container.service_name
+        outcome = "error" if exc_info else "ok"
+        if isinstance(entrypoint, HttpRequestHandler):
+            status = getattr(result, "status_code", None)
+            if status is None:
+                status = 500 if exc_info else (result[0] if isinstance(result, tuple)
+                                               and isinstance(result[0], int) else 200)
+            request = worker_ctx.args[0] if worker_ctx.args else None
+            method = getattr(request, "method", entrypoint.method)
+            metrics.HTTP_REQUESTS.labels(service=service, method=method, route=entrypoint.url,
+                                         status=str(status)).inc()
+            metrics.HTTP_SECONDS.labels(service=service, route=entrypoint.url).observe(seconds)
+        elif isinstance(entrypoint, Rpc):
+            metrics.rpc_served(service, entrypoint.method_name, outcome, seconds)
+        elif isinstance(entrypoint, EventHandler):
+            metrics.EVENTS_HANDLED.labels(service=service, source=entrypoint.source_service,
+                                          event_type=entrypoint.event_type, outcome=outcome).inc()
+        elif isinstance(entrypoint, Timer):
+            metrics.TIMER_RUNS.labels(service=service, timer=entrypoint.method_name,
+                                      outcome=outcome).inc()
 
 
 def database_url(config, service: str) -> str:
@@ -52,9 +133,19 @@ class OutboxRelay(Database):
         self._lock = eventlet.semaphore.Semaphore()
 
     def flush(self) -> int:
+        """Relay what is unpublished. Several replicas may flush at once: relay_outbox locks the
+        rows it publishes, so each row is published by one of them."""
         with self._lock:
             with amqp.connect(self.container.config["AMQP_URI"]) as connection:
-                return relay_outbox(self.factory, self.outbox_model, connection)
+                published = relay_outbox(self.factory, self.outbox_model, connection)
+            with session_scope(self.factory) as session:
+                backlog = session.scalar(select(func.count()).select_from(self.outbox_model)
+                                         .where(self.outbox_model.published_at.is_(None)))
+            service = self.container.service_name
+            metrics.OUTBOX_BACKLOG.labels(service=service).set(backlog or 0)
+            if published:
+                metrics.OUTBOX_PUBLISHED.labels(service=service).inc(published)
+            return published
 
     def get_dependency(self, worker_ctx):
         return self
@@ -83,6 +174,7 @@ def consume_once(service, *, consumer: str, body, apply, processed_model) -> Non
     except EnvelopeError as exc:
         log.warning("message_rejected", consumer=consumer, error=str(exc))
         dead_letter(amqp_uri, consumer, body, exc)
+        metrics.MESSAGES_CONSUMED.labels(consumer=consumer, outcome="dead_lettered").inc()
         return
     with log_context(**context_from_envelope(envelope)):
         try:
@@ -90,11 +182,14 @@ def consume_once(service, *, consumer: str, body, apply, processed_model) -> Non
                 if not claim_message(session, processed_model, envelope["message_id"], consumer):
                     log.info("duplicate_message_skipped", consumer=consumer,
                              message_id=envelope["message_id"])
+                    metrics.MESSAGES_CONSUMED.labels(consumer=consumer, outcome="duplicate").inc()
                     return
                 apply(session, envelope)
+            metrics.MESSAGES_CONSUMED.labels(consumer=consumer, outcome="applied").inc()
         except Exception as exc:
             log.exception("message_failed", consumer=consumer, message_id=envelope["message_id"])
             dead_letter(amqp_uri, consumer, body, exc)
+            metrics.MESSAGES_CONSUMED.labels(consumer=consumer, outcome="dead_lettered").inc()
 
 
 def health_report(service_name: str, session_factory) -> dict:

@@ -38,8 +38,19 @@ def temporal_binary() -> str:
     return found
 
 
-def process_table(settings: Settings, *, temporal_ui: bool = True) -> list[tuple[str, list[str]]]:
-    """(name, command) of every process, in start order. Temporal only when nothing answers."""
+def replica_names(name: str, replicas: int) -> list[str]:
+    """`intake` for one replica; `intake.1`, `intake.2`, ... for several."""
+    return [name] if replicas == 1 else [f"{name}.{i}" for i in range(1, replicas + 1)]
+
+
+def process_table(settings: Settings, *, temporal_ui: bool = True,
+                  replicas: int = 1) -> list[tuple[str, list[str]]]:
+    """(name, command) of every process, in start order. Temporal only when nothing answers.
+    `replicas` > 1 runs that many of each service, of the bridge and of the worker: competing
+    consumers of the same queues (web replicas share their port: eventlet sets SO_REUSEPORT,
+    so the kernel spreads connections over them)."""
+    if replicas < 1:
+        raise ValueError("replicas must be at least 1")
     table = []
     host, port = _host_port(settings.temporal_address)
     if not _answers(host, port):
@@ -52,16 +63,22 @@ def process_table(settings: Settings, *, temporal_ui: bool = True) -> list[tuple
         table.append(("temporal", command))
     if not _answers(settings.smtp_host, settings.smtp_port):
         table.append(("mailsink", [PYTHON, "-m", "netsterk_ops.mailsink"]))
-    table += [(name, [PYTHON, "-m", "netsterk_ops.run_service", name]) for name in SERVICES]
-    table += [("bridge", [PYTHON, "-m", "workflows.bridge"]),
-              ("worker", [PYTHON, "-m", "workflows.worker"])]
+    table += [(process, [PYTHON, "-m", "netsterk_ops.run_service", name])
+              for name in SERVICES for process in replica_names(name, replicas)]
+    table += [(process, [PYTHON, "-m", "workflows.bridge"]) for process in replica_names("bridge", replicas)]
+    table += [(process, [PYTHON, "-m", "workflows.worker"]) for process in replica_names("worker", replicas)]
     return table
 
 
 class Stack:
+    """Starts the process table. With settings.metrics_port set, process number i of the table
+    (counting temporal and the mail sink, which serve none) serves /metrics on metrics_port + i: see metrics_ports."""
+
     def __init__(self, settings: Settings, env: dict | None = None, *, echo: bool = True,
-                 temporal_ui: bool = True):
+                 temporal_ui: bool = True, replicas: int = 1):
         self.settings = settings
+        self.replicas = replicas
+        self.metrics_ports: dict[str, int] = {}
         self.env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
         self.env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), self.env.get("PYTHONPATH")]))
         self.echo = echo
@@ -82,8 +99,13 @@ class Stack:
 
     def start(self) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        for name, command in process_table(self.settings, temporal_ui=self.temporal_ui):
-            process = subprocess.Popen(command, cwd=REPO_ROOT, env=self.env, stdout=subprocess.PIPE,
+        table = process_table(self.settings, temporal_ui=self.temporal_ui, replicas=self.replicas)
+        for index, (name, command) in enumerate(table):
+            env = self.env
+            if self.settings.metrics_port and name not in ("temporal", "mailsink"):
+                self.metrics_ports[name] = self.settings.metrics_port + index
+                env = {**self.env, "NETSTERK_METRICS_PORT": str(self.metrics_ports[name])}
+            process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
                                        stderr=subprocess.STDOUT, text=True, start_new_session=True)
             self.processes[name] = process
             thread = threading.Thread(target=self._pump, args=(name, process), daemon=True)

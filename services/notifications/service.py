@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from nameko.dependency_providers import Config
-from nameko.rpc import rpc
+from netsterk.nameko_support import rpc  # quorum-capable
 from nameko.timer import timer
 
 from netsterk.logging import get_logger, log_context

@@ -3,8 +3,8 @@ tasks.py. It reaches the workflows only through the bridge's `workflow_bridge` R
 from __future__ import annotations
 
 from nameko.dependency_providers import Config
-from nameko.events import event_handler
-from nameko.rpc import RpcProxy, rpc
+from nameko.rpc import RpcProxy
+from netsterk.nameko_support import event_handler, rpc  # quorum-capable
 from nameko.web.handlers import http
 
 from netsterk.contracts import BRIDGE, PORTAL, REFERRAL_STATE_CHANGED, WORKFLOW

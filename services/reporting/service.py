@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from nameko.dependency_providers import Config
-from nameko.events import event_handler
-from nameko.rpc import rpc
+from netsterk.nameko_support import event_handler  # quorum-capable
+from netsterk.nameko_support import rpc  # quorum-capable
 from nameko.web.handlers import http
 
 from netsterk import contracts
