@@ -31,6 +31,7 @@ COPY deploy/docker/usage.txt /usr/local/share/netsterk/usage.txt
 USER 10001:10001
 WORKDIR /home/netsterk
 VOLUME ["/var/lib/netsterk"]
-EXPOSE 8000 8001 8003 8025 2525
+# web ports (portal, intake, reporting), mail sink (HTTP, SMTP), Prometheus /metrics
+EXPOSE 8000 8001 8003 8025 2525 9100
 
 CMD ["cat", "/usr/local/share/netsterk/usage.txt"]

@@ -26,7 +26,9 @@ ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 K8S = ROOT / "deploy" / "k8s"
-KUSTOMIZATIONS = (K8S / "base", K8S / "overlays" / "production")
+PRODUCTION = K8S / "overlays" / "production"
+SMALL = K8S / "overlays" / "small"
+KUSTOMIZATIONS = (K8S / "base", PRODUCTION, SMALL)
 SECRETS_EXAMPLE = K8S / "secrets.example.env"
 TEMPORAL_VALUES = ROOT / "deploy" / "temporal" / "values.yaml"
 KUBERNETES_VERSION = "1.37.0"
@@ -35,7 +37,11 @@ CRD_KINDS = {"RabbitmqCluster"}
 SETTINGS_ENV = {f"NETSTERK_{name.upper()}" for name in Settings.model_fields}
 HTTP_SERVICES = {"portal": 8000, "intake": 8001, "reporting": 8003}
 PROCESS_MODULES = {"netsterk_ops.run_service", "workflows.worker", "workflows.bridge",
-                   "netsterk_ops.mailsink"}
+                   "netsterk_ops.mailsink", "netsterk_ops.cli"}
+# the long-running Netsterk processes of the compose file (each serves /metrics on 9100)
+METRICS_PORT = "9100"
+DEPLOYMENTS = {*SERVICES, "workflow-worker", "workflow-bridge"}
+DATABASE_URLS = {f"NETSTERK_{service.upper()}_DATABASE_URL" for service in SERVICES}
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -129,6 +135,7 @@ def test_compose_runs_every_process_from_the_repo(netsterk_services):
             tuple(svc["command"][3:]))
     assert set(modules) == PROCESS_MODULES
     assert modules["netsterk_ops.run_service"] == {(service,) for service in SERVICES}
+    assert modules["netsterk_ops.cli"] == {("migrate",)}
 
 
 def test_compose_env_vars_are_settings(compose, netsterk_services):
@@ -147,6 +154,9 @@ def test_compose_wiring(netsterk_services):
             assert env_value(env, "NETSTERK_SMTP_HOST") == "0.0.0.0"
             smtp_port = env_value(env, "NETSTERK_SMTP_PORT")
             continue
+        if name == "migrate":  # every service's database, nothing else
+            assert {n for n in env_names(env) if n.endswith("_DATABASE_URL")} == DATABASE_URLS
+            continue
         assert env_value(env, "NETSTERK_AMQP_URI").startswith("pyamqp://")
         assert "@rabbitmq:5672/" in env_value(env, "NETSTERK_AMQP_URI")
         assert env_value(env, "NETSTERK_TEMPORAL_ADDRESS") == "temporal:7233"
@@ -162,7 +172,7 @@ def test_compose_wiring(netsterk_services):
         else:
             assert databases == set(), name
     assert all(env_value(s["environment"], "NETSTERK_SMTP_PORT") == smtp_port
-               for s in netsterk_services.values())
+               for n, s in netsterk_services.items() if n != "migrate")
     # the init script creates every database the services use
     init = (ROOT / "deploy" / "compose" / "init-databases.sh").read_text()
     assert "intake matching notifications reporting portal" in init
@@ -176,11 +186,16 @@ def test_compose_depends_on_existing_healthchecked_services(compose, netsterk_se
         assert isinstance(depends, dict), f"{name}: depends_on needs conditions"
         for target, rule in depends.items():
             assert target in services, f"{name} depends on unknown service {target}"
+            if rule["condition"] == "service_completed_successfully":  # a one-shot job
+                assert services[target].get("restart") == "no", f"{name} -> {target}"
+                continue
             assert rule["condition"] == "service_healthy", f"{name} -> {target}"
             assert "test" in services[target].get("healthcheck", {}), f"{target} has no healthcheck"
     for name, svc in netsterk_services.items():
-        if name != "mailsink":
+        if name not in ("mailsink", "migrate"):
             assert "rabbitmq" in svc["depends_on"], name
+        if svc["command"][2] == "netsterk_ops.run_service":  # migrated before they start
+            assert svc["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     for name in ("workflow-worker", "workflow-bridge"):
         assert "temporal" in services[name]["depends_on"]
 
@@ -308,11 +323,20 @@ def built(request) -> list[dict]:
     return documents
 
 
-@pytest.fixture(scope="module")
-def production() -> list[dict]:
-    result = subprocess.run([kubectl(), "kustomize", str(KUSTOMIZATIONS[1])], capture_output=True,
+def kustomize(path: Path) -> list[dict]:
+    result = subprocess.run([kubectl(), "kustomize", str(path)], capture_output=True,
                             text=True, timeout=120, check=True)
     return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+@pytest.fixture(scope="module")
+def production() -> list[dict]:
+    return kustomize(PRODUCTION)
+
+
+@pytest.fixture(scope="module")
+def small() -> list[dict]:
+    return kustomize(SMALL)
 
 
 def by_kind(documents, kind) -> dict[str, dict]:
@@ -417,9 +441,12 @@ def test_http_services_ingress_and_probes(built):
     services = by_kind(built, "Service")
     deployments = by_kind(built, "Deployment")
     assert set(services) == set(HTTP_SERVICES)
+    metrics_port = {"name": "metrics", "containerPort": int(METRICS_PORT), "protocol": "TCP"}
     for name, port in HTTP_SERVICES.items():
         container = deployments[name]["spec"]["template"]["spec"]["containers"][0]
-        assert container["ports"] == [{"name": "http", "containerPort": port, "protocol": "TCP"}]
+        assert container["ports"] == [{"name": "http", "containerPort": port, "protocol": "TCP"},
+                                      metrics_port]
+        assert container["readinessProbe"]["httpGet"]["path"] == "/health"
         assert container["readinessProbe"]["httpGet"]["port"] == "http"
         assert services[name]["spec"]["selector"] == {"app.kubernetes.io/name": name}
         assert services[name]["spec"]["ports"][0]["targetPort"] == "http"
@@ -436,9 +463,12 @@ def test_http_services_ingress_and_probes(built):
                 backends.add(backend["name"])
     assert backends == {"portal", "intake"}
     for name, deployment in deployments.items():
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+        assert annotations["prometheus.io/scrape"] == "true", name
+        assert annotations["prometheus.io/port"] == METRICS_PORT, name
         if name not in HTTP_SERVICES:
-            container = deployment["spec"]["template"]["spec"]["containers"][0]
-            assert "ports" not in container
+            assert container["ports"] == [metrics_port], name
             assert container["livenessProbe"]["exec"]["command"][2] == "netsterk.probe"
 
 
