@@ -1,38 +1,51 @@
 """The AMQP <-> Temporal bridge: `python -m workflows.bridge`.
 
 a) consumes the nameko event `intake.referral_submitted` (durable queue
-   `evt-intake-referral_submitted--workflow_bridge.start_referral`, dead-lettered to `<queue>.dlq`)
-   and starts one ReferralWorkflow per referral (id = workflow_id(referral_id)); a duplicate event
-   finds the workflow already started and is simply acked; the ack comes after the start.
-b) serves nameko-compatible RPC as `workflow_bridge`: health, get_referral, act.
+   `evt-intake-referral_submitted--workflow_bridge.start_referral`) and starts one
+   ReferralWorkflow per referral (id = workflow_id(referral_id)), with the deadlines of its
+   network and urgency (workflows/config.py); a duplicate event finds the workflow already
+   started and is simply acked. The ack comes only after Temporal accepted the start.
+   - Temporal down (unavailable, timeout): the message goes to the retry queue
+     `workflow_bridge.retry` (a TTL of RETRY_DELAY) and comes back to its queue afterwards;
+     it is never lost.
+   - Temporal refuses (invalid argument...) or the message is not a valid referral: it goes to
+     `<queue>.dlq` as `{consumer, error, body}`, the reason beside the message.
+b) serves nameko-compatible RPC as `workflow_bridge`: health, get_referral, get_question, act.
+   `act(referral_id, action, args, command_id=None)`: the Temporal update id is the command id,
+   so a command sent twice (a double click, a redelivery) is applied once and both get the
+   result. An `act` while Temporal is down is retried the same way (up to RPC_ATTEMPTS), then
+   answered with `TemporalUnavailable`.
 
 kombu runs in one thread; Temporal calls run on the asyncio loop (run_coroutine_threadsafe).
 """
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import inspect
+import re
 import signal
 import socket
 import threading
 import time
 
 import kombu
-from kombu import Queue
+from kombu import Exchange, Queue
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from netsterk.amqp import (
-    connect, dead_letter_arguments, dead_letter_queue, error_payload, event_exchange,
-    event_queue_name, method_of, reply, rpc_server_queue,
+    DEAD_LETTER_EXCHANGE, connect, dead_letter_arguments, dead_letter_queue, error_payload,
+    event_exchange, event_queue_name, method_of, reply, rpc_server_queue,
 )
-from netsterk.contracts import BRIDGE, INTAKE, REFERRAL_SUBMITTED, workflow_id
+from netsterk.contracts import BRIDGE, FINAL_STATES, INTAKE, REFERRAL_SUBMITTED, workflow_id
 from netsterk.envelope import EnvelopeError, validate_envelope
 from netsterk import metrics
 from netsterk.logging import configure_logging, context_from_envelope, get_logger, log_context
 from netsterk.settings import get_settings
+from workflows.config import WorkflowConfig
 from workflows.referral.shared import ReferralInput
 from workflows.referral.states import ALL_ACTIONS
 from workflows.referral.workflow import ReferralWorkflow
@@ -41,6 +54,17 @@ log = get_logger(__name__)
 
 START_METHOD = "start_referral"
 EVENT_QUEUE = event_queue_name(INTAKE, REFERRAL_SUBMITTED, BRIDGE, START_METHOD)
+RETRY_EXCHANGE = Exchange(f"{BRIDGE}.retry", type="fanout", durable=True)
+RETRY_QUEUE = f"{BRIDGE}.retry"
+RETRY_DELAY_MS = 2000
+RPC_ATTEMPTS = 5
+ATTEMPT_HEADER = "x-bridge-attempt"
+METHOD_HEADER = "x-bridge-method"
+COMMAND_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+# Temporal answers that mean "not now" rather than "no"
+TRANSIENT = frozenset({RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED,
+                       RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.ABORTED,
+                       RPCStatusCode.CANCELLED, RPCStatusCode.UNKNOWN, RPCStatusCode.INTERNAL})
 
 
 class InvalidAction(Exception):
@@ -59,6 +83,25 @@ class IncorrectSignature(Exception):
     """The RPC arguments do not fit the method (nameko's name for it)."""
 
 
+class TemporalUnavailable(Exception):
+    """Temporal did not answer, also after retries; nothing was applied."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Temporal is down or slow (retry later), as opposed to a refusal (dead-letter)."""
+    if isinstance(exc, RPCError):
+        return exc.status in TRANSIENT
+    return isinstance(exc, (TimeoutError, asyncio.TimeoutError, concurrent.futures.TimeoutError,
+                            ConnectionError, OSError))
+
+
+def retry_queue() -> Queue:
+    """Messages wait here RETRY_DELAY_MS, then go back (default exchange, their routing key =
+    the queue they came from)."""
+    return Queue(RETRY_QUEUE, exchange=RETRY_EXCHANGE, durable=True,
+                 queue_arguments={"x-message-ttl": RETRY_DELAY_MS, "x-dead-letter-exchange": ""})
+
+
 def event_queue() -> Queue:
     return Queue(EVENT_QUEUE, exchange=event_exchange(INTAKE), routing_key=REFERRAL_SUBMITTED,
                  durable=True, queue_arguments=dead_letter_arguments(EVENT_QUEUE))
@@ -66,13 +109,16 @@ def event_queue() -> Queue:
 
 class Bridge:
     def __init__(self, client: Client, *, amqp_uri: str, task_queue: str,
-                 loop: asyncio.AbstractEventLoop, call_timeout: float = 30.0):
+                 loop: asyncio.AbstractEventLoop, call_timeout: float = 30.0,
+                 config: WorkflowConfig | None = None):
         self.client = client
         self.amqp_uri = amqp_uri
         self.task_queue = task_queue
         self.loop = loop
         self.call_timeout = call_timeout
+        self.config = config or WorkflowConfig()
         self.ready = threading.Event()
+        self.producer: kombu.Producer | None = None
 
     # ------------------------------------------------------------ Temporal side (asyncio)
 
@@ -98,13 +144,50 @@ class Bridge:
                 raise UnknownReferral(f"no referral {referral_id}") from None
             raise
 
-    async def act(self, referral_id: str, action: str, args: dict | None = None) -> dict:
+    async def get_question(self, referral_id: str, token: str) -> dict:
+        """The open question behind a reporter's link: {referral_id, ref, question, asked_at}."""
+        handle = self.client.get_workflow_handle(workflow_id(self._referral_id(referral_id)))
+        try:
+            question = await handle.query(ReferralWorkflow.open_question, str(token))
+            snapshot = await handle.query(ReferralWorkflow.snapshot)
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                raise UnknownReferral(f"no referral {referral_id}") from None
+            raise
+        if question is None:
+            raise InvalidAction("this link is not valid (any more): no open question")
+        return {"referral_id": referral_id, "ref": snapshot["ref"], **question}
+
+    async def _check_merge_target(self, referral_id: str, args) -> None:
+        """mark_duplicate: the target must exist, be open and belong to the same network."""
+        target = args.get("target_referral_id") if isinstance(args, dict) else None
+        if not isinstance(target, str) or not target:
+            return   # the workflow's validator names the missing argument
+        try:
+            target_snapshot = await self.get_referral(target)
+        except UnknownReferral:
+            raise InvalidAction(f"target referral {target} does not exist") from None
+        source = await self.get_referral(referral_id)
+        if target_snapshot["network"] != source["network"]:
+            raise InvalidAction(f"target referral {target} does not exist")
+        if target_snapshot["state"] in FINAL_STATES:
+            raise InvalidAction(f"target referral {target_snapshot['ref']} is already "
+                                f"{target_snapshot['state']}; merge into an open referral")
+
+    async def act(self, referral_id: str, action: str, args: dict | None = None,
+                  command_id: str | None = None) -> dict:
         referral_id = self._referral_id(referral_id)
         if action not in ALL_ACTIONS:
             raise InvalidAction(f"unknown action {action!r}; actions: {', '.join(ALL_ACTIONS)}")
+        if command_id is not None and (not isinstance(command_id, str) or not COMMAND_ID.match(command_id)):
+            raise InvalidAction("command_id must be 1 to 128 letters, digits or _.:- "
+                                "(starting with a letter or digit)")
+        if action == "mark_duplicate":
+            await self._check_merge_target(referral_id, args)
         handle = self.client.get_workflow_handle(workflow_id(referral_id))
         try:
-            return await handle.execute_update(action, args if args is not None else {})
+            return await handle.execute_update(action, args if args is not None else {},
+                                               id=command_id)
         except WorkflowUpdateFailedError as exc:
             cause = exc.cause
             raise InvalidAction(getattr(cause, "message", None) or str(cause)) from None
@@ -127,25 +210,66 @@ class Bridge:
         return referral_id
 
     def _run(self, coro, timeout: float | None = None):
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout or self.call_timeout)
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return future.result(timeout or self.call_timeout)
+        except concurrent.futures.TimeoutError:
+            future.cancel()   # Temporal did not answer in time: stop waiting for it
+            raise
 
     # ------------------------------------------------------------ AMQP side (one thread)
+
+    def referral_input(self, envelope: dict) -> ReferralInput:
+        referral = ReferralInput.from_event(envelope)
+        referral.deadlines = self.config.deadlines(referral.network, referral.urgency)
+        referral.coordinator_email = self.config.coordinator_email(referral.network)
+        return referral
+
+    def _dead_letter(self, queue_name: str, body, error: str) -> None:
+        """Park a message with the reason in `<queue>.dlq` (confirmed before the ack)."""
+        if isinstance(body, bytes):
+            body = body.decode("utf-8", errors="replace")
+        dlq = dead_letter_queue(queue_name)
+        self.producer.publish({"consumer": f"{BRIDGE}.{START_METHOD}", "error": error, "body": body},
+                              exchange=DEAD_LETTER_EXCHANGE, routing_key=dlq.routing_key,
+                              serializer="json", delivery_mode=2, declare=[dlq])
+
+    def _retry_later(self, message, queue_name: str, extra_headers: dict | None = None) -> int:
+        """Send a copy through the retry queue back to `queue_name`; returns its attempt number."""
+        headers = dict(message.headers or {})
+        attempt = int(headers.get(ATTEMPT_HEADER, 0)) + 1
+        headers.update(extra_headers or {}, **{ATTEMPT_HEADER: attempt})
+        headers.pop("x-death", None)
+        properties = {k: v for k, v in message.properties.items()
+                      if k in ("reply_to", "correlation_id") and v}
+        self.producer.publish(message.body, exchange=RETRY_EXCHANGE, routing_key=queue_name,
+                              headers=headers, delivery_mode=2, declare=[retry_queue()],
+                              content_type=message.content_type or "application/json",
+                              content_encoding=message.content_encoding or "utf-8", **properties)
+        return attempt
 
     def on_event(self, body, message) -> None:
         try:
             envelope = validate_envelope(body, expected_type=REFERRAL_SUBMITTED)
-            referral = ReferralInput.from_event(envelope)
+            referral = self.referral_input(envelope)
         except (EnvelopeError, ValueError) as exc:
             log.warning("referral_submitted dead-lettered", error=str(exc))
-            message.reject(requeue=False)
+            self._dead_letter(EVENT_QUEUE, body, str(exc))
+            message.ack()
             return
         with log_context(**context_from_envelope(envelope)):
             try:
                 outcome = self._run(self.start_referral(referral))
-            except Exception as exc:  # Temporal unreachable: keep the message, try again
-                log.warning("workflow start failed; message requeued", error=str(exc))
-                time.sleep(1.0)
-                message.requeue()
+            except Exception as exc:
+                if is_transient(exc):   # Temporal down: keep the message, try again later
+                    attempt = self._retry_later(message, EVENT_QUEUE)
+                    log.warning("workflow start failed; retrying later", error=str(exc) or type(exc).__name__,
+                                attempt=attempt, delay_ms=RETRY_DELAY_MS)
+                else:                   # Temporal refused: park it with the reason
+                    reason = f"temporal refused the start: {exc}"
+                    log.warning("referral_submitted dead-lettered", error=reason)
+                    self._dead_letter(EVENT_QUEUE, body, reason)
+                message.ack()
                 return
             message.ack()
             log.info("referral workflow " + outcome, workflow_id=workflow_id(referral.referral_id))
@@ -153,16 +277,17 @@ class Bridge:
     def on_event_decode_error(self, message, exc) -> None:
         log.warning("undecodable referral_submitted dead-lettered", error=str(exc),
                     content_type=message.content_type)
-        message.reject(requeue=False)
+        self._dead_letter(EVENT_QUEUE, message.body, f"undecodable message: {exc}")
+        message.ack()
 
     def on_rpc(self, body, message, producer) -> None:
-        method = method_of(message)
+        method = (message.headers or {}).get(METHOD_HEADER) or method_of(message)
         result, error = None, None
         try:
             if not isinstance(body, dict):
                 raise IncorrectSignature("an RPC body must be an object with args and kwargs")
             target = {"health": self.health, "get_referral": self.get_referral,
-                      "act": self.act}.get(method)
+                      "get_question": self.get_question, "act": self.act}.get(method)
             if target is None:
                 raise MethodNotFound(method)
             args, kwargs = body.get("args") or [], body.get("kwargs") or {}
@@ -170,7 +295,20 @@ class Bridge:
                 inspect.signature(target).bind(*args, **kwargs)
             except TypeError as exc:
                 raise IncorrectSignature(f"{method}: {exc}") from None
-            result = self._run(target(*args, **kwargs))
+            try:
+                result = self._run(target(*args, **kwargs))
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                if int((message.headers or {}).get(ATTEMPT_HEADER, 0)) + 1 < RPC_ATTEMPTS:
+                    attempt = self._retry_later(message, rpc_server_queue(BRIDGE).name,
+                                                {METHOD_HEADER: method})
+                    log.warning("temporal unavailable; rpc retried later", method=method,
+                                attempt=attempt, error=str(exc) or type(exc).__name__)
+                    message.ack()
+                    return
+                raise TemporalUnavailable("Temporal did not answer; nothing was applied, "
+                                          "try again later") from exc
         except Exception as exc:
             if not isinstance(exc, (InvalidAction, UnknownReferral, MethodNotFound, IncorrectSignature)):
                 log.warning("rpc failed", method=method, error=str(exc))
@@ -187,7 +325,9 @@ class Bridge:
                     channel = connection.channel()
                     channel.basic_qos(0, 1, False)
                     dead_letter_queue(EVENT_QUEUE)(channel).declare()
+                    retry_queue()(channel).declare()
                     producer = kombu.Producer(channel)
+                    self.producer = producer
                     events = kombu.Consumer(channel, queues=[event_queue()], accept=["json"],
                                             callbacks=[self.on_event],
                                             on_decode_error=self.on_event_decode_error)
@@ -223,8 +363,9 @@ async def main() -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
     client = await connect_client(settings.temporal_address, settings.temporal_namespace)
+    config = WorkflowConfig.load(settings.workflow_config)
     bridge = Bridge(client, amqp_uri=settings.amqp_uri, task_queue=settings.temporal_task_queue,
-                    loop=loop, call_timeout=settings.rpc_timeout)
+                    loop=loop, call_timeout=settings.rpc_timeout, config=config)
     stop = threading.Event()
     thread = threading.Thread(target=bridge.consume, args=(stop,), name="bridge-amqp", daemon=True)
     thread.start()

@@ -4,6 +4,7 @@ activity (pointed at the test vhost) while e-mail and ranking are faked."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -36,28 +37,48 @@ def amqp_uri():
         yield uri
 
 
-@pytest.fixture(scope="module")
-def temporal_address(tmp_path_factory):
-    port, ui_port = free_port(), free_port()
-    db = tmp_path_factory.mktemp("temporal") / "temporal.db"
-    process = subprocess.Popen(
-        [temporal_cli_path(), "server", "start-dev", "--headless", "--ip", "127.0.0.1",
-         "--port", str(port), "--ui-port", str(ui_port), "--db-filename", str(db),
-         "--log-level", "error"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    address = f"127.0.0.1:{port}"
-    try:
+class DevServer:
+    """A Temporal dev server on a fixed port and SQLite file, so a test can stop and restart it."""
+
+    def __init__(self, db):
+        self.port, self.ui_port, self.db = free_port(), free_port(), db
+        self.address = f"127.0.0.1:{self.port}"
+        self.process = None
+
+    def start(self):
+        self.process = subprocess.Popen(
+            [temporal_cli_path(), "server", "start-dev", "--headless", "--ip", "127.0.0.1",
+             "--port", str(self.port), "--ui-port", str(self.ui_port), "--db-filename", str(self.db),
+             "--log-level", "error"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_until(lambda: subprocess.run(
-            [temporal_cli_path(), "operator", "cluster", "health", "--address", address],
+            [temporal_cli_path(), "operator", "cluster", "health", "--address", self.address],
             capture_output=True, text=True, timeout=10).stdout.strip().endswith("SERVING"),
             timeout=60, what="temporal dev server")
-        yield address
+
+    def stop(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture(scope="module")
+def temporal_server(tmp_path_factory):
+    server = DevServer(tmp_path_factory.mktemp("temporal") / "temporal.db")
+    server.start()
+    try:
+        yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def temporal_address(temporal_server):
+    return temporal_server.address
 
 
 @pytest.fixture
@@ -66,10 +87,15 @@ def task_queue():
 
 
 @pytest.fixture
-def bridge_process(amqp_uri, temporal_address, task_queue, tmp_path):
+def rpc_timeout():
+    return "20"
+
+
+@pytest.fixture
+def bridge_process(amqp_uri, temporal_address, task_queue, tmp_path, rpc_timeout):
     env = dict(os.environ, NETSTERK_AMQP_URI=amqp_uri, NETSTERK_TEMPORAL_ADDRESS=temporal_address,
                NETSTERK_TEMPORAL_TASK_QUEUE=task_queue, NETSTERK_VAR_DIR=str(tmp_path),
-               NETSTERK_RPC_TIMEOUT="20")
+               NETSTERK_RPC_TIMEOUT=rpc_timeout)
     log_file = open(tmp_path / "bridge.log", "w")
     process = subprocess.Popen([sys.executable, "-m", "workflows.bridge"], cwd=REPO_ROOT, env=env,
                                stdout=log_file, stderr=subprocess.STDOUT)
@@ -148,7 +174,8 @@ async def test_bridge_starts_once_serves_rpc_and_dead_letters(amqp_uri, temporal
     client = await Client.connect(temporal_address)
     with ThreadPoolExecutor(max_workers=4) as executor:
         async with Worker(client, task_queue=task_queue, workflows=[ReferralWorkflow],
-                          activities=[rank_offers, send_email, real.publish_state_change],
+                          activities=[rank_offers, send_email, real.publish_state_change,
+                                      real.publish_workflow_event],
                           activity_executor=executor):
             referral_id = uuid.uuid4().hex
             envelope = submitted(referral_id)
@@ -171,7 +198,7 @@ async def test_bridge_starts_once_serves_rpc_and_dead_letters(amqp_uri, temporal
                     break
                 await asyncio.sleep(0.1)
             assert snap is not None, "the workflow never reached triage"
-            assert snap["referral_id"] == referral_id and snap["allowed_actions"] == ["triage"]
+            assert snap["referral_id"] == referral_id and snap["allowed_actions"][0] == "triage"
             assert snap["history"][0]["to_state"] == "triage"
 
             # every copy was acked, and still exactly one workflow exists
@@ -203,11 +230,64 @@ async def test_bridge_starts_once_serves_rpc_and_dead_letters(amqp_uri, temporal
             assert snap["state"] == "matching"
             assert [c["offer_id"] for c in snap["candidates"]] == ["offer-a", "offer-b"]
 
+            # the update id is the command id: a double click is applied once, both get the result
+            extend = {"by": "coord-1", "deadline": "matching", "working_days": 2, "reason": "CLB"}
+            first = await call(amqp_uri, "act", referral_id, "extend_deadline", extend, "cmd-1")
+            again = await call(amqp_uri, "act", referral_id, "extend_deadline", extend, "cmd-1")
+            assert first == again and len(again["log"]) == 1
+            other = await call(amqp_uri, "act", referral_id, "extend_deadline", extend, "cmd-2")
+            assert len(other["log"]) == 2
+            with pytest.raises(RemoteError) as info:
+                await call(amqp_uri, "act", referral_id, "extend_deadline", extend, "bad id!")
+            assert info.value.exc_type == "InvalidAction" and "command_id" in info.value.value
+
+            # a second referral: a question through a link, then merged into the first
+            second_id = uuid.uuid4().hex
+            await asyncio.to_thread(publish, amqp_uri, submitted(second_id))
+            for _ in range(200):
+                try:
+                    if (await call(amqp_uri, "get_referral", second_id))["state"] == "triage":
+                        break
+                except RemoteError:
+                    pass
+                await asyncio.sleep(0.1)
+            await call(amqp_uri, "act", second_id, "ask_information",
+                       {"by": "coord-1", "question": "Welke klas?"}, "cmd-q")
+            for _ in range(100):
+                link = next((e.link_path for e in emails if e.template == "information_request"), None)
+                if link:
+                    break
+                await asyncio.sleep(0.1)
+            token = link.rsplit("/", 1)[1]
+            question = await call(amqp_uri, "get_question", second_id, token)
+            assert question["question"] == "Welke klas?" and question["ref"] == "MEC-2026-0042"
+            with pytest.raises(RemoteError) as info:
+                await call(amqp_uri, "get_question", second_id, "guess")
+            assert info.value.exc_type == "InvalidAction"
+            await call(amqp_uri, "act", second_id, "answer_information",
+                       {"by": "reporter", "answer": "4B", "token": token}, "cmd-a")
+            with pytest.raises(RemoteError) as info:
+                await call(amqp_uri, "act", second_id, "mark_duplicate",
+                           {"by": "coord-1", "target_referral_id": "no-such-referral"})
+            assert info.value.value == "target referral no-such-referral does not exist"
+            merged = await call(amqp_uri, "act", second_id, "mark_duplicate",
+                                {"by": "coord-1", "target_referral_id": referral_id, "reason": "dubbel"})
+            assert merged["state"] == "merged"
+            for _ in range(100):
+                target = await call(amqp_uri, "get_referral", referral_id)
+                if target["linked_duplicates"]:
+                    break
+                await asyncio.sleep(0.1)
+            assert target["linked_duplicates"][0]["referral_id"] == second_id
+
     # the real activity published both moves with deterministic message ids
     changes = await asyncio.to_thread(drain, amqp_uri, changes_queue)
-    assert [c["message_id"] for c in changes] == [f"{workflow_id(referral_id)}:1",
-                                                  f"{workflow_id(referral_id)}:2"]
+    ours = [c for c in changes if c["payload"]["referral_id"] == referral_id]
+    assert [c["message_id"] for c in ours] == [f"{workflow_id(referral_id)}:1",
+                                               f"{workflow_id(referral_id)}:2"]
+    changes = ours
     assert changes[1]["payload"]["to_state"] == "matching"
+    assert changes[1]["payload"]["urgency"] == "normal" and changes[1]["payload"]["revision"] >= 2
     assert changes[1]["correlation_id"] == envelope["correlation_id"]
     assert changes[1]["type"] == REFERRAL_STATE_CHANGED
 
@@ -223,9 +303,11 @@ async def test_bridge_starts_once_serves_rpc_and_dead_letters(amqp_uri, temporal
         return count >= 3
     await asyncio.to_thread(wait_until, three_dead, timeout=20, what="three dead letters")
     dead = await asyncio.to_thread(drain, amqp_uri, f"{EVENT_QUEUE}.dlq")
-    assert {"hello": "world"} in dead
-    assert any(isinstance(d, dict) and d.get("payload", {}).get("categories") == "truancy" for d in dead)
-    assert any(d in (b"not json", "not json") for d in dead)
+    by_body = {json.dumps(d["body"], sort_keys=True): d["error"] for d in dead}
+    assert "envelope misses" in by_body[json.dumps({"hello": "world"})]
+    assert any(isinstance(d["body"], dict) and d["body"].get("payload", {}).get("categories") == "truancy"
+               and "categories must be a list of strings" in d["error"] for d in dead)
+    assert any(d["body"] == "not json" and d["error"].startswith("undecodable message") for d in dead)
 
     # SIGTERM stops the bridge cleanly
     bridge_process.terminate()
@@ -267,3 +349,48 @@ async def test_worker_process_runs_a_referral_and_stops_on_sigterm(amqp_uri, tem
             process.terminate()
             code = await asyncio.to_thread(process.wait, 30)
     assert code == 0, (tmp_path / "worker.log").read_text()[-2000:]
+
+
+@pytest.mark.parametrize("rpc_timeout", ["3"])
+async def test_start_waits_while_temporal_is_down_and_refusals_are_dead_lettered(
+        amqp_uri, temporal_server, task_queue, bridge_process, tmp_path, rpc_timeout):
+    """Temporal stops: the event goes round the retry queue (never lost, never dead-lettered)
+    and starts the workflow once Temporal is back. A start Temporal refuses is dead-lettered
+    with the reason."""
+    await asyncio.to_thread(drain, amqp_uri, f"{EVENT_QUEUE}.dlq")
+    await asyncio.to_thread(temporal_server.stop)
+    referral_id = uuid.uuid4().hex
+    await asyncio.to_thread(publish, amqp_uri, submitted(referral_id))
+    log_path = tmp_path / "bridge.log"
+    await asyncio.to_thread(wait_until, lambda: log_path.read_text().count("retrying later") >= 2,
+                            timeout=60, what="two retries while Temporal is down")
+    await asyncio.to_thread(temporal_server.start)
+
+    @activity.defn(name="send_email")
+    async def send_email(request: EmailRequest) -> dict:
+        return {"status": "sent", "mail_id": "1"}
+
+    real = ReferralActivities(amqp_uri=amqp_uri)
+    client = await Client.connect(temporal_server.address)
+    with ThreadPoolExecutor(max_workers=2) as executor:
+        async with Worker(client, task_queue=task_queue, workflows=[ReferralWorkflow],
+                          activities=[send_email, real.publish_state_change, real.publish_workflow_event],
+                          activity_executor=executor):
+            snap = None
+            for _ in range(300):
+                try:
+                    snap = await call(amqp_uri, "get_referral", referral_id)
+                    if snap["state"] == "triage":
+                        break
+                except RemoteError:
+                    pass
+                await asyncio.sleep(0.2)
+            assert snap and snap["state"] == "triage"
+    assert await asyncio.to_thread(drain, amqp_uri, f"{EVENT_QUEUE}.dlq") == []
+
+    # an id longer than Temporal allows: refused, so dead-lettered with Temporal's reason
+    await asyncio.to_thread(publish, amqp_uri, submitted("x" * 1100))
+    def parked():
+        return drain(amqp_uri, f"{EVENT_QUEUE}.dlq") or None
+    [dead] = await asyncio.to_thread(wait_until, parked, timeout=30, what="the refused start")
+    assert dead["error"].startswith("temporal refused the start") and dead["body"]["payload"]["referral_id"] == "x" * 1100

@@ -1,0 +1,122 @@
+"""The bridge's message handling with a fake broker message and a Temporal that is down or
+refuses: retry later (never lost), or dead-letter with the reason; RPC answers after retries."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from temporalio.service import RPCError, RPCStatusCode
+
+from netsterk.contracts import REFERRAL_SUBMITTED
+from netsterk.envelope import make_envelope
+from workflows.bridge import (
+    ATTEMPT_HEADER, EVENT_QUEUE, METHOD_HEADER, RETRY_EXCHANGE, RPC_ATTEMPTS, Bridge, is_transient,
+)
+from workflows.config import WorkflowConfig
+
+
+class FakeMessage:
+    def __init__(self, body, routing_key="workflow_bridge.act", headers=None):
+        self.body = json.dumps(body).encode()
+        self.headers = headers or {}
+        self.properties = {"reply_to": "reply-1", "correlation_id": "corr-1"}
+        self.delivery_info = {"routing_key": routing_key}
+        self.content_type, self.content_encoding = "application/json", "utf-8"
+        self.acked = False
+
+    def ack(self):
+        self.acked = True
+
+
+class FakeProducer:
+    def __init__(self):
+        self.published = []
+
+    def publish(self, body, **kwargs):
+        self.published.append((body, kwargs))
+
+
+class DownBridge(Bridge):
+    """A bridge whose every Temporal call fails with `error`."""
+
+    def __init__(self, error, config=None):
+        super().__init__(client=None, amqp_uri="memory://", task_queue="q", loop=None, config=config)
+        self.error = error
+        self.producer = FakeProducer()
+
+    def _run(self, coro, timeout=None):
+        coro.close()
+        raise self.error
+
+
+UNAVAILABLE = RPCError("connection refused", RPCStatusCode.UNAVAILABLE, b"")
+REFUSED = RPCError("workflow id too long", RPCStatusCode.INVALID_ARGUMENT, b"")
+
+
+def submitted():
+    return make_envelope(REFERRAL_SUBMITTED, {
+        "referral_id": "r1", "ref": "NS-1", "network": "mechelen", "channel": "web",
+        "categories": ["truancy"], "urgency": "urgent", "school_efforts_done": True,
+        "reporter_email": "a@b.example", "submitted_at": "2026-11-24T09:00:00+00:00"})
+
+
+def test_transient_and_refused_errors():
+    assert is_transient(UNAVAILABLE) and is_transient(TimeoutError())
+    assert not is_transient(REFUSED) and not is_transient(ValueError("x"))
+
+
+def test_start_while_temporal_is_down_goes_round_the_retry_queue():
+    bridge = DownBridge(UNAVAILABLE)
+    message = FakeMessage(submitted(), routing_key="referral_submitted")
+    bridge.on_event(submitted(), message)
+    [(body, kwargs)] = bridge.producer.published
+    assert message.acked and body == message.body
+    assert kwargs["exchange"] == RETRY_EXCHANGE and kwargs["routing_key"] == EVENT_QUEUE
+    assert kwargs["headers"][ATTEMPT_HEADER] == 1
+
+
+def test_start_that_temporal_refuses_is_dead_lettered_with_the_reason():
+    bridge = DownBridge(REFUSED)
+    message = FakeMessage(submitted())
+    bridge.on_event(submitted(), message)
+    [(body, kwargs)] = bridge.producer.published
+    assert message.acked and kwargs["routing_key"] == f"{EVENT_QUEUE}.dlq"
+    assert body["error"] == "temporal refused the start: workflow id too long"
+    assert body["body"]["payload"]["referral_id"] == "r1"
+
+
+def test_deadlines_of_the_network_and_urgency_go_into_the_input(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("networks:\n  mechelen:\n    coordinator_email: m@x.example\n    urgent: {triage: 1, matching: 2}\n")
+    bridge = DownBridge(UNAVAILABLE, config=WorkflowConfig.load(path))
+    referral = bridge.referral_input(submitted())
+    assert referral.deadlines.matching == 2 and referral.deadlines.first_feedback == 5
+    assert referral.coordinator_email == "m@x.example"
+
+
+def test_act_while_temporal_is_down_is_retried_then_answered():
+    bridge = DownBridge(UNAVAILABLE)
+    request = {"args": ["r1", "close", {"by": "c"}], "kwargs": {"command_id": "cmd-1"}}
+    first = FakeMessage(request)
+    bridge.on_rpc(request, first, bridge.producer)
+    [(_, kwargs)] = bridge.producer.published
+    assert first.acked and kwargs["routing_key"] == "rpc-workflow_bridge"
+    assert kwargs["headers"] == {ATTEMPT_HEADER: 1, METHOD_HEADER: "act"}
+    assert kwargs["reply_to"] == "reply-1" and kwargs["correlation_id"] == "corr-1"
+
+    last = FakeMessage(request, routing_key="rpc-workflow_bridge",
+                       headers={ATTEMPT_HEADER: RPC_ATTEMPTS - 1, METHOD_HEADER: "act"})
+    bridge.on_rpc(request, last, bridge.producer)
+    reply_body, reply_kwargs = bridge.producer.published[-1]
+    assert reply_kwargs["routing_key"] == "reply-1"
+    assert reply_body["error"]["exc_type"] == "TemporalUnavailable" and last.acked
+
+
+@pytest.mark.parametrize("error,exc_type", [(REFUSED, "RPCError"), (ValueError("bad"), "ValueError")])
+def test_act_refused_is_answered_at_once(error, exc_type):
+    bridge = DownBridge(error)
+    request = {"args": ["r1", "close", {"by": "c"}], "kwargs": {}}
+    message = FakeMessage(request)
+    bridge.on_rpc(request, message, bridge.producer)
+    [(reply_body, _)] = bridge.producer.published
+    assert reply_body["error"]["exc_type"] == exc_type and message.acked
