@@ -400,8 +400,8 @@ def reserve_place(session: Session, network, offer_id, referral_id, *, today: da
     if taken.rowcount != 1:
         raise NoFreePlace(f"offer {offer_id} has no free place left this {offer.capacity_period}")
     if engagement is None:
-        engagement = Engagement(referral_id=referral_id, offer_id=offer_id,
-                                organisation_id=offer.organisation_id, network=network)
+        engagement = Engagement(referral_id=referral_id, offer_id=offer_id, status="accepted",
+                                organisation_id=offer.organisation_id, network=network, at=utcnow())
         session.add(engagement)
     engagement.status, engagement.counted, engagement.at = "accepted", True, utcnow()
     session.flush()
@@ -426,8 +426,8 @@ def apply_engagement(session: Session, envelope: dict, *, today: date | None = N
         return
     if engagement is None:
         engagement = Engagement(referral_id=payload["referral_id"], offer_id=payload["offer_id"],
-                                organisation_id=payload["organisation_id"],
-                                network=payload["network"], counted=False)
+                                organisation_id=payload["organisation_id"], network=payload["network"],
+                                counted=False, status=payload["status"], at=at)
         session.add(engagement)
     offer = session.get(Offer, payload["offer_id"])
     status = payload["status"]

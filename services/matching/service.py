@@ -88,6 +88,12 @@ class MatchingService:
             return domain.organisation_entry(session, network, organisation_id)
 
     @rpc
+    def list_organisations(self, network):
+        """The directory overview without staff: organisations with their offers."""
+        with session_scope(self.db) as session:
+            return [dict(org, staff=[]) for org in domain.export_directory(session, network)]
+
+    @rpc
     def list_offers(self, network):
         with session_scope(self.db) as session:
             return domain.list_offers(session, network)
