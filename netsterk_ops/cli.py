@@ -85,6 +85,8 @@ def main(argv=None) -> int:
     run.set_defaults(func=cmd_run)
     from services.intake.mail.commands import add_commands as add_mail_commands
     add_mail_commands(sub)
+    from services.reporting.commands import add_commands as add_reports_commands
+    add_reports_commands(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 
