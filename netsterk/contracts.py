@@ -18,6 +18,7 @@ REFERRAL_SUBMITTED = "referral_submitted"
 REFERRAL_STATE_CHANGED = "referral_state_changed"
 REFERRAL_TASK_UPDATED = "referral_task_updated"   # deadlines / attention changed without a move
 REFERRAL_ANONYMISE = "referral_anonymise"         # retention ended: wipe this referral's personal data
+ENGAGEMENT_CHANGED = "engagement_changed"         # an engagement's status changed (issue 5)
 
 # the lifecycle states (DESIGN §4); the allowed moves live in workflows/referral/states.py
 STATES = (

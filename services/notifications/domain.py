@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from netsterk.db import session_scope, utcnow
 from netsterk.logging import get_logger, log_context
@@ -124,3 +124,26 @@ def mail_status(factory: sessionmaker, mail_id: str) -> dict | None:
                 "attempts": mail.attempts, "last_error": mail.last_error,
                 "created_at": mail.created_at.isoformat(),
                 "sent_at": mail.sent_at.isoformat() if mail.sent_at else None}
+
+
+ANONYMISED = "anonymised after the retention period"
+
+
+def anonymise_referral(session: Session, envelope: dict) -> int:
+    """`referral_workflow.referral_anonymise`: wipe the address and body of every mail of the
+    referral (a pending one is not sent any more). Idempotent; returns how many mails changed."""
+    payload = envelope["payload"]
+    network, ref = payload.get("network"), payload.get("ref")
+    if not network or not ref:
+        raise ValueError("referral_anonymise needs network and ref")
+    changed = 0
+    for mail in session.scalars(select(OutgoingMail).where(OutgoingMail.network == network,
+                                                           OutgoingMail.referral_ref == ref)):
+        if mail.to == "" and mail.body == "" and mail.status != "pending":
+            continue
+        mail.to, mail.body = "", ""
+        if mail.status == "pending":
+            mail.status, mail.last_error = "failed", ANONYMISED
+        changed += 1
+    log.info("mails_anonymised", count=changed)
+    return changed

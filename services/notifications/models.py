@@ -9,7 +9,7 @@ from sqlalchemy import DateTime, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from netsterk.crypto import EncryptedText
-from netsterk.db import utcnow
+from netsterk.db import ProcessedMessageMixin, utcnow
 
 STATUSES = ("pending", "sent", "failed")
 
@@ -38,3 +38,7 @@ class OutgoingMail(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ProcessedMessage(ProcessedMessageMixin, Base):
+    """Event message ids notifications already applied (idempotent consumer)."""

@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 from nameko.dependency_providers import Config
-from netsterk.nameko_support import rpc  # quorum-capable
+from netsterk.nameko_support import event_handler, rpc  # quorum-capable
 from nameko.timer import timer
 
+from netsterk.contracts import REFERRAL_ANONYMISE, WORKFLOW
 from netsterk.logging import get_logger, log_context
-from netsterk.nameko_support import Database, health_report
+from netsterk.nameko_support import Database, consume_once, health_report
 from netsterk.settings import get_settings
 from services.notifications import domain
+from services.notifications.models import ProcessedMessage
 
 log = get_logger(__name__)
 
@@ -52,6 +54,11 @@ class NotificationsService:
     @rpc
     def mail_status(self, mail_id):
         return domain.mail_status(self.db, mail_id)
+
+    @event_handler(WORKFLOW, REFERRAL_ANONYMISE)
+    def on_referral_anonymise(self, body):
+        consume_once(self, consumer="notifications.on_referral_anonymise", body=body,
+                     apply=domain.anonymise_referral, processed_model=ProcessedMessage)
 
     @timer(interval=RETRY_TICK_SECONDS)
     def retry_pending(self):

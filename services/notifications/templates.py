@@ -12,8 +12,11 @@ from netsterk.i18n import LANGUAGES
 
 TEMPLATES = (
     "partner_engagement", "partner_reminder", "reporter_received", "reporter_closed",
-    "school_efforts_request", "coordinator_escalation",
+    "school_efforts_request", "coordinator_escalation", "information_request", "closure_feedback",
+    "reporter_redirected", "partner_withdrawn", "feedback_reminder",
 )
+# context values shown as their label (codes in the context, words in the e-mail)
+LABELLED = {"state": "state.{}", "re_engaged": "notifications.re_engaged.{}"}
 
 
 class TemplateError(ValueError):
@@ -47,11 +50,11 @@ def placeholders(template: str, lang: str = "nl") -> set[str]:
 
 
 def _display(key: str, value, lang: str) -> str:
-    """A context value as it appears in the e-mail (a state code shows as its label)."""
+    """A context value as it appears in the e-mail (a state or outcome code shows as its label)."""
     text = str(value)
-    state_key = f"state.{text}"
-    if key == "state" and state_key in CATALOGUE:
-        return CATALOGUE[state_key][lang]
+    label_key = LABELLED[key].format(text) if key in LABELLED else None
+    if label_key in CATALOGUE:
+        return CATALOGUE[label_key][lang]
     return text
 
 

@@ -22,7 +22,9 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from netsterk.contracts import REFERRAL_ANONYMISE, REFERRAL_TASK_UPDATED, workflow_id
+    from netsterk.contracts import (
+        ENGAGEMENT_CHANGED, REFERRAL_ANONYMISE, REFERRAL_TASK_UPDATED, workflow_id,
+    )
     from workflows.referral.shared import (
         Deadlines, EmailRequest, ReferralInput, StateChange, WorkflowEvent,
     )
@@ -131,6 +133,7 @@ class ReferralWorkflow:
         self.overdue: dict[str, datetime] = {}    # deadlines that passed and still need a human
         self.attention: list[dict] = []           # what needs the coordinator now
         self.published_view: dict | None = None
+        self.outbox: list[WorkflowEvent] = []     # v2: events to publish at the end of the step
         self.candidates: list[dict] = []
         self.engagements: list[Engagement] = []
         self.tried_offer_ids: list[str] = []
@@ -272,6 +275,7 @@ class ReferralWorkflow:
                 "urgency": self.input.urgency, "deadlines": view["deadlines"],
                 "overdue": view["overdue"], "attention": view["attention"],
                 "revision": self.revision,
+                "re_engaged": (self.closure or {}).get("re_engaged") if to_state == "closed" else None,
             })
         self.published_view = view
         await workflow.execute_activity("publish_state_change", change, **BOUNDARY_OPTIONS)
@@ -318,10 +322,32 @@ class ReferralWorkflow:
                 "overdue": {n: d.isoformat() for n, d in sorted(self.overdue.items())},
                 "attention": [dict(a) for a in self.attention]}
 
-    async def _publish_view(self) -> None:
-        """v2: tell the read model when deadlines or attention changed without a move."""
+    def _engagement_changed(self, engagement: Engagement) -> None:
+        """v2: queue `engagement_changed` (matching's capacity and exclusions, reporting)."""
         if not self.v2:
             return
+        status = {"proposed": "proposed", "accepted": "accepted",
+                  "declined": "declined"}.get(engagement.status, "ended")
+        i = self.input
+        at = workflow.now().isoformat()
+        self.outbox.append(WorkflowEvent(
+            event_type=ENGAGEMENT_CHANGED,
+            message_id=f"{workflow.info().workflow_id}:engagement:{engagement.offer_id}:{status}",
+            correlation_id=i.correlation_id, network=i.network, referral_ref=i.ref, occurred_at=at,
+            payload={"referral_id": i.referral_id, "ref": i.ref, "network": i.network,
+                     "organisation_id": engagement.organisation_id or "",
+                     "offer_id": engagement.offer_id, "status": status,
+                     "reason_code": engagement.reason if status == "declined" else None,
+                     "end_outcome": engagement.end_outcome, "at": at}))
+
+    async def _publish_view(self) -> None:
+        """v2: publish the queued engagement events, then tell the read model when deadlines or
+        attention changed without a move."""
+        if not self.v2:
+            return
+        while self.outbox:
+            await workflow.execute_activity("publish_workflow_event", self.outbox.pop(0),
+                                            **BOUNDARY_OPTIONS)
         view = self._task_view()
         if view == self.published_view:
             return
@@ -421,6 +447,7 @@ class ReferralWorkflow:
             if engagement and engagement.status == "proposed":
                 engagement.status = "expired"
                 engagement.reason = "no answer in time"
+                self._engagement_changed(engagement)
                 await self._engage_next("no partner answered in time")
         elif name == "feedback":          # v1: one feedback timer for the referral
             self.feedback_reminders += 1
@@ -469,6 +496,7 @@ class ReferralWorkflow:
             organisation_name=candidate.get("organisation_name") or "",
             contact_email=candidate.get("contact_email"), engaged_at=workflow.now().isoformat())
         self.engagements.append(engagement)
+        self._engagement_changed(engagement)
         if engagement.offer_id not in self.tried_offer_ids:
             self.tried_offer_ids.append(engagement.offer_id)
         self.deadlines[f"partner_reminder:{engagement.offer_id}"] = self._due(self.config.partner_reminder)
@@ -507,6 +535,7 @@ class ReferralWorkflow:
             engaged_at=workflow.now().isoformat(), accepted_at=workflow.now().isoformat())
         self.engagements.append(engagement)
         self.tried_offer_ids.append(engagement.offer_id)
+        self._engagement_changed(engagement)
         self._start_feedback(engagement)
 
     def _start_feedback(self, engagement: Engagement) -> None:
@@ -822,6 +851,7 @@ class ReferralWorkflow:
         if args["accept"]:
             engagement.status = "accepted"
             engagement.accepted_at = workflow.now().isoformat()
+            self._engagement_changed(engagement)
             if not self.v2:   # v1: the first partner to accept takes the referral alone
                 for other in self.engagements:
                     if other.status == "proposed":
@@ -838,6 +868,7 @@ class ReferralWorkflow:
             engagement.status = "declined"
             engagement.reason = args["reason"]
             engagement.note = args["note"]
+            self._engagement_changed(engagement)
             if self.v2:
                 self._record("partner_respond", args["by"],
                              f"partner declined: {engagement.offer_id} ({args['reason']})")
@@ -867,6 +898,7 @@ class ReferralWorkflow:
         engagement.status = "completed"
         engagement.end_outcome = args["outcome"]
         engagement.ended_at = workflow.now().isoformat()
+        self._engagement_changed(engagement)
         self._drop_engagement_deadlines(engagement.offer_id)
         self.feedback.append({"by": args["by"], "at": engagement.ended_at, "text": args["text"],
                               "offer_id": engagement.offer_id, "kind": "end",
@@ -897,6 +929,7 @@ class ReferralWorkflow:
             if engagement.status in ("proposed", "accepted"):
                 engagement.status = "withdrawn"
                 engagement.reason = "the referral was withdrawn"
+                self._engagement_changed(engagement)
                 self._mail(f"partner_withdrawn:{engagement.token}", "partner_withdrawn",
                            engagement.contact_email, "nl",
                            {"ref": self.input.ref, "offer_name": engagement.offer_name})
@@ -912,9 +945,11 @@ class ReferralWorkflow:
                 if engagement.status == "accepted":
                     engagement.status = "completed"
                     engagement.ended_at = workflow.now().isoformat()
+                    self._engagement_changed(engagement)
                 elif engagement.status == "proposed":
                     engagement.status = "withdrawn"
                     engagement.reason = "the referral was closed"
+                    self._engagement_changed(engagement)
         await self._transition("closed", args["by"], args["reason"])
 
     async def _submit(self, action: str, args: dict) -> dict:

@@ -173,6 +173,13 @@ async def test_decline_with_coded_reason_engages_next(env, worker, boundary):
     assert [e["status"] for e in snap["engagements"]] == ["declined", "declined"]
     assert len(boundary.rank_requests) == 2          # ranked again on the way back
     assert snap["log"][-1]["details"] == "partner declined: offer-b (other)"
+    def declined():
+        return [e.payload for e in boundary.events
+                if e.event_type == "engagement_changed" and e.payload["status"] == "declined"]
+    await eventually(lambda: _async(len(declined()) == 2), what="two decline events")
+    declines = declined()
+    assert [(d["organisation_id"], d["reason_code"]) for d in declines] == [
+        ("org-a", "no_capacity"), ("org-b", "other")]
 
 
 async def test_feedback_cadence_first_ten_then_every_twenty(env, worker, boundary):

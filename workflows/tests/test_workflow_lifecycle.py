@@ -88,6 +88,19 @@ async def test_two_partners_feedback_end_and_closure(env, worker, boundary):
     assert last["urgency"] == "normal" and last["due_at"] is None
     assert boundary.published[0].payload["fhir_status"] == "received"
     assert len(set(boundary.purposes())) == len(boundary.purposes())
+    assert last["re_engaged"] == "yes"
+    # matching and reporting hear every engagement change (docs/contracts.md, issue 5)
+    def changes():
+        return [(e.payload["offer_id"], e.payload["status"], e.payload["end_outcome"])
+                for e in boundary.events if e.event_type == "engagement_changed"]
+
+    async def six():
+        return len(changes()) == 6
+    await eventually(six, what="six engagement changes")
+    assert changes() == [("offer-a", "proposed", None), ("offer-b", "proposed", None),
+                       ("offer-a", "accepted", None), ("offer-b", "accepted", None),
+                       ("offer-a", "ended", "goal_reached"), ("offer-b", "ended", "goal_reached")]
+    assert boundary.events[0].message_id == f"{wf_id}:engagement:offer-a:proposed"
 
 
 @pytest.mark.parametrize("decision,final", [("reject", "rejected"), ("redirect", "redirected")])

@@ -120,3 +120,70 @@ def test_bad_requests_are_refused_and_nothing_is_stored(notifications, smtp_serv
     # the refused key was not stored: the same key with good input is sent, not a duplicate
     assert notifications.send_email(engagement())["status"] == "sent"
     assert len(inbox.messages) == 1
+
+
+def test_referral_anonymise_wipes_addresses_and_bodies_once(notifications, smtp_server, settings_env):
+    """The retention event from the workflow: every mail of that referral loses its address and
+    body (the pending one is not sent any more); a redelivery and other referrals are untouched."""
+    from netsterk import amqp
+    from netsterk.contracts import REFERRAL_ANONYMISE, WORKFLOW
+    from netsterk.db import make_engine
+    from netsterk.envelope import make_envelope
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from services.notifications.models import OutgoingMail
+
+    inbox = smtp_server()
+    sent = notifications.send_email(engagement())
+    other = notifications.send_email(engagement(idempotency_key="other", referral_ref="NS-2026-000043"))
+    assert len(inbox.messages) == 2
+    event = make_envelope(REFERRAL_ANONYMISE, {"referral_id": "r-42", "ref": "NS-2026-000042",
+                                               "network": "mechelen", "final_state": "closed",
+                                               "final_at": "2024-11-24T09:00:00+00:00",
+                                               "retention_months": 24, "at": "2026-11-24T09:00:00+00:00"},
+                          network="mechelen", referral_ref="NS-2026-000042")
+    with amqp.connect(settings_env.amqp_uri) as connection:
+        amqp.publish_event(connection, WORKFLOW, REFERRAL_ANONYMISE, event)
+        amqp.publish_event(connection, WORKFLOW, REFERRAL_ANONYMISE, event)     # redelivered
+    engine = make_engine(settings_env.database_url("notifications"))
+
+    def mails():
+        with Session(engine) as session:
+            return {m.id: (m.to, m.body, m.status) for m in session.scalars(select(OutgoingMail))}
+    wait_until(lambda: mails()[sent["mail_id"]][0] == "", timeout=20, what="the wiped mail")
+    assert mails()[sent["mail_id"]] == ("", "", "sent")
+    assert mails()[other["mail_id"]][0] == "partner@arktos.example"
+    assert notifications.mail_status(sent["mail_id"])["template"] == "partner_engagement"
+    engine.dispose()
+
+
+def test_anonymise_domain_function_is_idempotent_and_stops_pending_mail(tmp_path):
+    from netsterk.db import make_engine, session_scope
+    from sqlalchemy.orm import sessionmaker
+
+    from services.notifications import domain
+    from services.notifications.models import Base, OutgoingMail
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'n.db'}")
+    Base.metadata.create_all(engine)
+    factory = sessionmaker(engine, expire_on_commit=False)
+    with session_scope(factory) as session:
+        session.add(OutgoingMail(id="m1", idempotency_key="k1", network="mechelen", referral_ref="NS-1",
+                                 to="a@b.example", template="reporter_received", lang="nl",
+                                 subject="s [NS-1]", body="geheim", status="pending", attempts=1))
+    envelope = {"payload": {"network": "mechelen", "ref": "NS-1"}}
+    with session_scope(factory) as session:
+        assert domain.anonymise_referral(session, envelope) == 1
+    with session_scope(factory) as session:
+        assert domain.anonymise_referral(session, envelope) == 0
+        mail = session.get(OutgoingMail, "m1")
+        assert (mail.to, mail.body, mail.status, mail.last_error) == ("", "", "failed", domain.ANONYMISED)
+    with session_scope(factory) as session:
+        try:
+            domain.anonymise_referral(session, {"payload": {"ref": "NS-1"}})
+        except ValueError as exc:
+            assert "network" in str(exc)
+        else:
+            raise AssertionError("a payload without network was accepted")
+    engine.dispose()

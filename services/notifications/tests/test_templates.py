@@ -7,7 +7,16 @@ from services.notifications.templates import (
 
 FULL_CONTEXT = {"ref": "NS-2026-000001", "offer_name": "Outreach", "accept_url": "https://x.example/a/t0k",
                 "outcome": "Terug op school", "confirm_url": "https://x.example/c/t0k",
-                "state": "triage", "reason": "deadline passed"}
+                "state": "triage", "reason": "deadline passed", "question": "Welke klas?",
+                "answer_url": "https://x.example/i/t0k", "re_engaged": "partly",
+                "what_was_done": "NAFT-traject", "to_service": "CAW", "feedback_url": "https://x.example/f"}
+
+
+def test_closure_feedback_shows_the_coded_answer_as_words():
+    _, body = render("closure_feedback", "nl", FULL_CONTEXT)
+    assert "gedeeltelijk" in body and "NAFT-traject" in body
+    _, body = render("closure_feedback", "en", dict(FULL_CONTEXT, re_engaged="yes"))
+    assert "re-engage with school? yes" in body
 
 
 @pytest.mark.parametrize("template", TEMPLATES)
