@@ -287,6 +287,69 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Dear coordinator,\n\n"
               "Referral {ref} has been waiting too long in the state \"{state}\".\nReason: {reason}\n\n"
               "Open the contact point to move the referral on."},
+    "notifications.information_request.subject": {
+        "nl": "Vraag van het meldpunt over uw melding [{ref}]",
+        "en": "A question from the contact point about your referral [{ref}]"},
+    "notifications.information_request.body": {
+        "nl": "Beste melder,\n\n"
+              "Om melding {ref} verder te zetten heeft het meldpunt een vraag:\n\n{question}\n\n"
+              "Antwoord via deze link:\n{answer_url}\n\n"
+              "U kunt ook op deze e-mail antwoorden; laat {ref} in het onderwerp staan.\n\n"
+              "Met vriendelijke groet,\nNetsterk meldpunt",
+        "en": "Dear reporter,\n\n"
+              "To move referral {ref} on, the contact point has a question:\n\n{question}\n\n"
+              "Please answer through this link:\n{answer_url}\n\n"
+              "You can also reply to this e-mail; keep {ref} in the subject.\n\n"
+              "Kind regards,\nNetsterk contact point"},
+    "notifications.closure_feedback.subject": {
+        "nl": "Melding afgesloten: terugkoppeling [{ref}]",
+        "en": "Referral closed: feedback [{ref}]"},
+    "notifications.closure_feedback.body": {
+        "nl": "Beste,\n\n"
+              "Melding {ref} is afgesloten.\n"
+              "Wat werd gedaan: {what_was_done}\n"
+              "Is de jongere opnieuw betrokken bij school? {re_engaged}\n\n"
+              "Bedankt voor de samenwerking.\n\n"
+              "Met vriendelijke groet,\nNetsterk meldpunt",
+        "en": "Hello,\n\n"
+              "Referral {ref} was closed.\n"
+              "What was done: {what_was_done}\n"
+              "Did the young person re-engage with school? {re_engaged}\n\n"
+              "Thank you for working with us.\n\n"
+              "Kind regards,\nNetsterk contact point"},
+    "notifications.re_engaged.yes": {"nl": "ja", "en": "yes"},
+    "notifications.re_engaged.partly": {"nl": "gedeeltelijk", "en": "partly"},
+    "notifications.re_engaged.no": {"nl": "nee", "en": "no"},
+    "notifications.reporter_redirected.subject": {
+        "nl": "Uw melding is doorverwezen [{ref}]", "en": "Your referral was redirected [{ref}]"},
+    "notifications.reporter_redirected.body": {
+        "nl": "Beste melder,\n\n"
+              "Melding {ref} hoort beter bij een andere dienst: {to_service}.\nReden: {reason}\n\n"
+              "Met vriendelijke groet,\nNetsterk meldpunt",
+        "en": "Dear reporter,\n\n"
+              "Referral {ref} is better served by another service: {to_service}.\nReason: {reason}\n\n"
+              "Kind regards,\nNetsterk contact point"},
+    "notifications.partner_withdrawn.subject": {
+        "nl": "Vraag ingetrokken: {offer_name} [{ref}]", "en": "Request withdrawn: {offer_name} [{ref}]"},
+    "notifications.partner_withdrawn.body": {
+        "nl": "Beste partner,\n\n"
+              "Melding {ref} werd ingetrokken; de vraag aan uw aanbod \"{offer_name}\" vervalt.\n\n"
+              "Met vriendelijke groet,\nNetsterk meldpunt",
+        "en": "Dear partner,\n\n"
+              "Referral {ref} was withdrawn; the request to your offer \"{offer_name}\" lapses.\n\n"
+              "Kind regards,\nNetsterk contact point"},
+    "notifications.feedback_reminder.subject": {
+        "nl": "Terugkoppeling gevraagd: {offer_name} [{ref}]",
+        "en": "Feedback requested: {offer_name} [{ref}]"},
+    "notifications.feedback_reminder.body": {
+        "nl": "Beste partner,\n\n"
+              "Het is tijd voor een terugkoppeling over melding {ref} (\"{offer_name}\") aan de school "
+              "en het meldpunt. Geef ze hier:\n{feedback_url}\n\n"
+              "Met vriendelijke groet,\nNetsterk meldpunt",
+        "en": "Dear partner,\n\n"
+              "It is time for feedback on referral {ref} (\"{offer_name}\") to the school and the "
+              "contact point. Please give it here:\n{feedback_url}\n\n"
+              "Kind regards,\nNetsterk contact point"},
     # --- reporting ---
     "reporting.network_required": {
         "nl": "Geef het netwerk op: ?network=<code>.",
@@ -475,4 +538,93 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "portal.engagement_status.expired": {"nl": "Verlopen", "en": "Expired"},
     "portal.engagement_status.completed": {"nl": "Afgerond", "en": "Completed"},
     "portal.engagement_status.withdrawn": {"nl": "Ingetrokken", "en": "Withdrawn"},
+    "portal.inbox.filter": {"nl": "Filter", "en": "Filter"},
+    "portal.inbox.all": {"nl": "Alle", "en": "All"},
+    "portal.inbox.open_only": {"nl": "Open meldingen", "en": "Open referrals"},
+    "portal.inbox.overdue_only": {"nl": "Alleen te laat", "en": "Overdue only"},
+    "portal.column.urgency": {"nl": "Dringendheid", "en": "Urgency"},
+    "portal.column.attention": {"nl": "Vraagt aandacht", "en": "Needs attention"},
+    "portal.column.network": {"nl": "Netwerk", "en": "Network"},
+    "portal.urgency.normal": {"nl": "Gewoon", "en": "Normal"},
+    "portal.urgency.urgent": {"nl": "Dringend", "en": "Urgent"},
+    "portal.overdue": {"nl": "te laat sinds {date}", "en": "overdue since {date}"},
+    "portal.deadline.draft": {"nl": "Concept aanvullen", "en": "Complete the draft"},
+    "portal.deadline.school_efforts": {"nl": "Inspanningen school", "en": "School efforts"},
+    "portal.deadline.school_efforts_reminder": {"nl": "Herinnering aan de school", "en": "Reminder to the school"},
+    "portal.deadline.triage": {"nl": "Triage", "en": "Triage"},
+    "portal.deadline.information": {"nl": "Antwoord van de melder", "en": "Reporter's answer"},
+    "portal.deadline.matching": {"nl": "Partner kiezen", "en": "Choose a partner"},
+    "portal.deadline.partner_reminder": {"nl": "Herinnering aan {name}", "en": "Reminder to {name}"},
+    "portal.deadline.partner_response": {"nl": "Antwoord van {name}", "en": "Answer of {name}"},
+    "portal.deadline.feedback": {"nl": "Terugkoppeling van {name}", "en": "Feedback of {name}"},
+    "portal.deadline.closure": {"nl": "Afsluiten", "en": "Close"},
+    "portal.deadline.retention": {"nl": "Anonimiseren", "en": "Anonymise"},
+    "portal.attention.escalation": {"nl": "Termijn verstreken", "en": "Deadline passed"},
+    "portal.attention.help_requested": {"nl": "Partner vraagt hulp", "en": "Partner asks for help"},
+    "portal.attention.ready_to_close": {"nl": "Klaar om af te sluiten", "en": "Ready to close"},
+    "portal.attention.information_answered": {"nl": "Melder antwoordde", "en": "Reporter answered"},
+    "portal.attention.duplicate_linked": {"nl": "Dubbele melding samengevoegd", "en": "Duplicate merged in"},
+    "portal.detail.log": {"nl": "Acties", "en": "Actions"},
+    "portal.detail.questions": {"nl": "Vragen aan de melder", "en": "Questions to the reporter"},
+    "portal.detail.attention": {"nl": "Vraagt uw aandacht", "en": "Needs your attention"},
+    "portal.column.question": {"nl": "Vraag", "en": "Question"},
+    "portal.column.answer": {"nl": "Antwoord", "en": "Answer"},
+    "portal.column.action": {"nl": "Actie", "en": "Action"},
+    "portal.column.details": {"nl": "Details", "en": "Details"},
+    "portal.action.complete_draft": {"nl": "Concept aanvullen", "en": "Complete the draft"},
+    "portal.action.ask_information": {"nl": "Vraag stellen aan de melder", "en": "Ask the reporter"},
+    "portal.action.redirect": {"nl": "Doorverwijzen naar een andere dienst", "en": "Redirect to another service"},
+    "portal.action.mark_duplicate": {"nl": "Dubbele melding: samenvoegen", "en": "Duplicate: merge"},
+    "portal.action.extend_deadline": {"nl": "Termijn verlengen", "en": "Extend a deadline"},
+    "portal.action.acknowledge": {"nl": "Gezien", "en": "Seen"},
+    "portal.action.withdraw": {"nl": "Melding intrekken", "en": "Withdraw the referral"},
+    "portal.field.school_efforts_done": {"nl": "De school deed al genoeg", "en": "The school already did enough"},
+    "portal.field.question": {"nl": "Vraag", "en": "Question"},
+    "portal.field.to_service": {"nl": "Naar welke dienst?", "en": "To which service?"},
+    "portal.field.target": {"nl": "Referentie van de melding waarin deze opgaat",
+                            "en": "Reference of the referral to merge into"},
+    "portal.field.deadline": {"nl": "Termijn", "en": "Deadline"},
+    "portal.field.working_days": {"nl": "Extra werkdagen", "en": "Extra working days"},
+    "portal.field.note": {"nl": "Opmerking", "en": "Note"},
+    "portal.field.re_engaged": {"nl": "Is de jongere opnieuw betrokken bij school?",
+                                "en": "Did the young person re-engage with school?"},
+    "portal.field.what_was_done": {"nl": "Wat werd gedaan?", "en": "What was done?"},
+    "portal.re_engaged.yes": {"nl": "Ja", "en": "Yes"},
+    "portal.re_engaged.partly": {"nl": "Gedeeltelijk", "en": "Partly"},
+    "portal.re_engaged.no": {"nl": "Nee", "en": "No"},
+    "portal.decline_reason.no_capacity": {"nl": "Geen plaats", "en": "No capacity"},
+    "portal.decline_reason.outside_area": {"nl": "Buiten ons werkingsgebied", "en": "Outside our area"},
+    "portal.decline_reason.not_our_expertise": {"nl": "Niet onze expertise", "en": "Not our expertise"},
+    "portal.decline_reason.family_unreachable": {"nl": "Gezin onbereikbaar", "en": "Family unreachable"},
+    "portal.decline_reason.other": {"nl": "Andere (licht toe)", "en": "Other (explain)"},
+    "portal.end_outcome.goal_reached": {"nl": "Doel bereikt", "en": "Goal reached"},
+    "portal.end_outcome.partly_reached": {"nl": "Deels bereikt", "en": "Partly reached"},
+    "portal.end_outcome.not_reached": {"nl": "Niet bereikt", "en": "Not reached"},
+    "portal.end_outcome.stopped": {"nl": "Gestopt", "en": "Stopped"},
+    "portal.error.unknown_target": {"nl": "Geen open melding met deze referentie in uw netwerk.",
+                                    "en": "No open referral with this reference in your network."},
+    "portal.error.command_id": {"nl": "Ongeldige formulier-id; laad de pagina opnieuw.",
+                                "en": "Invalid form id; reload the page."},
+    "portal.engagement.decline_code": {"nl": "Waarom niet?", "en": "Why not?"},
+    "portal.engagement.note": {"nl": "Toelichting (verplicht bij 'andere')",
+                               "en": "Explanation (required for 'other')"},
+    "portal.engagement.help_intro": {"nl": "Loopt het vast? Vraag het meldpunt om hulp.",
+                                     "en": "Stuck? Ask the contact point for help."},
+    "portal.engagement.help_submit": {"nl": "Hulp vragen", "en": "Ask for help"},
+    "portal.engagement.help_sent": {"nl": "Bedankt, het meldpunt neemt contact op.",
+                                    "en": "Thank you, the contact point will get in touch."},
+    "portal.engagement.end_intro": {"nl": "Is uw begeleiding afgerond? Meld het einde met het resultaat.",
+                                    "en": "Has your support ended? Report the end with its outcome."},
+    "portal.engagement.end_outcome": {"nl": "Resultaat", "en": "Outcome"},
+    "portal.engagement.end_submit": {"nl": "Einde melden", "en": "Report the end"},
+    "portal.engagement.end_sent": {"nl": "Bedankt, het einde van uw begeleiding is bewaard.",
+                                   "en": "Thank you, the end of your support was recorded."},
+    "portal.information.title": {"nl": "Vraag over melding {ref}", "en": "Question about referral {ref}"},
+    "portal.information.intro": {"nl": "Het meldpunt heeft een vraag over uw melding:",
+                                 "en": "The contact point has a question about your referral:"},
+    "portal.information.answer": {"nl": "Uw antwoord", "en": "Your answer"},
+    "portal.information.submit": {"nl": "Antwoord versturen", "en": "Send the answer"},
+    "portal.information.thanks": {"nl": "Bedankt, uw antwoord is bewaard.", "en": "Thank you, your answer was recorded."},
+    "portal.information.invalid": {"nl": "Deze link is ongeldig of de vraag is al beantwoord.",
+                                   "en": "This link is not valid or the question was already answered."},
 }
