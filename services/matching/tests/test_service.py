@@ -1,8 +1,17 @@
-"""matching's real nameko container on the real broker, called over nameko RPC."""
+"""matching's real nameko container on the real broker, called over nameko RPC, fed with real
+events and publishing its own."""
+import json
+
+import kombu
 import pytest
 from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ServiceRpcProxy
 
+from netsterk import amqp
+from netsterk.envelope import make_envelope
+from netsterk.settings import REPO_ROOT
+from netsterk.testing import wait_until
+from netsterk_ops import demo
 from services.matching.service import MatchingService
 
 
@@ -32,7 +41,7 @@ def request(**overrides):
 
 @pytest.fixture
 def matching(run_service, amqp_uri):
-    run_service(MatchingService)
+    run_service(MatchingService, HSDS_SCHEMA_DIR=str(REPO_ROOT.parent / "shared" / "hsds" / "schema"))
     with ServiceRpcProxy("matching", {"AMQP_URI": amqp_uri}) as proxy:
         yield proxy
 
@@ -51,8 +60,9 @@ def test_import_is_idempotent_and_ranking_explains_itself(matching):
     best = candidates[0]
     assert best["organisation_name"] == "Arktos" and best["contact_email"] == "info@arktos.example"
     assert best["score"] == 100.0 and best["unmatched"] == []
-    assert best["explanation"].startswith("Past op alle criteria")
+    assert best["explanation"].startswith("Keuze 1, score 100.0/100. Past: biedt Spijbelen (1/1 zorgen)")
     assert set(candidates[1]["unmatched"]) == {"age", "school_level", "languages", "capacity"}
+    assert "Staat onder Arktos" in candidates[1]["explanation"]
 
     without_arktos = matching.rank_offers(request(exclude_organisation_ids=["arktos"]))
     assert [c["organisation_id"] for c in without_arktos] == ["profo"]
@@ -64,7 +74,7 @@ def test_no_candidate_records_a_gap_and_networks_stay_apart(matching):
     assert matching.rank_offers(request(categories=["leisure"])) == []
     assert matching.rank_offers(request(network="gent")) == []
     [gap] = matching.list_gaps("mechelen")
-    assert gap["categories"] == ["leisure"] and gap["postcode"] == "2800"
+    assert gap["categories"] == ["leisure"] and gap["postcode"] == "2800" and gap["reason"] == "no_offer"
     assert len(matching.list_gaps("gent")) == 1
 
 
@@ -104,3 +114,94 @@ def test_bad_rank_request_is_refused(matching):
         matching.rank_offers({"network": "mechelen", "categories": [], "postcode": "abc"})
     assert info.value.exc_type == "InvalidRankRequest"
     assert "categories" in str(info.value) and "postcode" in str(info.value)
+
+
+@pytest.fixture
+def gap_events(amqp_uri):
+    """A queue bound to matching's gap_recorded events, declared before anything is published."""
+    with amqp.connect(amqp_uri) as connection:
+        queue = kombu.Queue(f"test-gaps-{id(connection)}", exchange=amqp.event_exchange("matching"),
+                            routing_key="gap_recorded", durable=False, auto_delete=True)
+        queue(connection.channel()).declare()
+        received = []
+
+        def drain():
+            message = queue(connection.channel()).get(no_ack=True)
+            while message is not None:
+                received.append(json.loads(message.body))
+                message = queue(connection.channel()).get(no_ack=True)
+            return received
+        yield drain
+
+
+def test_a_gap_is_published_as_matching_gap_recorded(matching, gap_events):
+    matching.import_directory("mechelen", directory())
+    assert matching.rank_offers(request(categories=["housing"], referral_id="r-gap")) == []
+    [event] = wait_until(gap_events, timeout=15, what="the gap_recorded event")
+    assert event["type"] == "gap_recorded" and event["network"] == "mechelen"
+    assert event["payload"]["reason"] == "no_offer" and event["payload"]["referral_id"] == "r-gap"
+    assert event["payload"]["age_band"] == "12-15"
+
+
+def test_engagement_events_feed_exclusion_and_capacity_idempotently(matching, amqp_uri):
+    matching.import_directory("mechelen", demo.ORGANISATIONS)
+    matching.rank_offers(request(referral_id="r-1", person_key="pk-1"))
+    envelope = make_envelope("engagement_changed", {
+        "referral_id": "r-1", "ref": "NS-2026-000001", "network": "mechelen", "organisation_id": "pros",
+        "offer_id": "pros-naft-begeleiding", "status": "accepted", "reason_code": None,
+        "at": "2026-11-24T09:00:00+00:00"}, network="mechelen", message_id="referral-r-1:engagement:x:accepted")
+    with amqp.connect(amqp_uri) as connection:
+        for _ in range(2):   # the same message twice: applied once
+            amqp.publish_event(connection, "referral_workflow", "engagement_changed", envelope)
+
+    def pros_load():
+        return next((o for o in matching.list_offers("mechelen")
+                     if o["offer_id"] == "pros-naft-begeleiding" and o["load"] == 1), None)
+    offer = wait_until(pros_load, timeout=15, what="the accepted engagement")
+    assert offer["free_places"] == 3
+    again = matching.rank_offers(request(referral_id="r-2", person_key="pk-1"))
+    assert "pros" not in [c["organisation_id"] for c in again]
+
+
+def test_reserve_place_over_rpc(matching):
+    matching.import_directory("mechelen", directory())
+    assert matching.reserve_place("mechelen", "arktos-outreach", "r-1") == {
+        "reserved": True, "offer_id": "arktos-outreach", "free_places": 1}
+    matching.reserve_place("mechelen", "arktos-outreach", "r-2")
+    with pytest.raises(RemoteError) as info:
+        matching.reserve_place("mechelen", "arktos-outreach", "r-3")
+    assert info.value.exc_type == "NoFreePlace"
+
+
+def test_hsds_and_csv_over_rpc_all_or_nothing(matching):
+    matching.import_directory("mechelen", demo.ORGANISATIONS)
+    document = matching.export_hsds("mechelen")
+    assert matching.import_hsds("mechelen", document) == {"organisations": 10, "offers": 13}
+    document["services"][0]["status"] = "sometimes"
+    document["services"][1]["name"] = "Changed by a bad import"
+    with pytest.raises(RemoteError) as info:
+        matching.import_hsds("mechelen", document)
+    assert info.value.exc_type == "InvalidDirectory" and "services[0]" in str(info.value)
+    assert "Changed by a bad import" not in {o["offer_name"] for o in matching.list_offers("mechelen")}
+    text = matching.export_csv("mechelen")
+    changed = text.replace("NAFT-traject op maat", "NAFT-traject op maat (nieuw)")
+    assert matching.import_csv("mechelen", changed) == {"organisations": 10, "offers": 13}
+    names = {o["offer_name"] for o in matching.list_offers("mechelen")}
+    assert "NAFT-traject op maat (nieuw)" in names
+    broken = changed.replace("NAFT-traject op maat (nieuw)", "Nog nieuwer").replace(";12;25;", ";12;x;", 1)
+    with pytest.raises(RemoteError) as info:
+        matching.import_csv("mechelen", broken)
+    assert info.value.exc_type == "InvalidDirectory" and "line 2:" in str(info.value)
+    assert "Nog nieuwer" not in {o["offer_name"] for o in matching.list_offers("mechelen")}
+    entry = matching.get_organisation("mechelen", "arktos")
+    assert entry["staff"][0]["name"] == "Sofie Verbeeck"      # CSV import left the staff alone
+
+
+def test_hsds_read_api_pages_without_staff(matching):
+    matching.import_directory("mechelen", demo.ORGANISATIONS)
+    page = matching.hsds_read("mechelen", "services", None, 1, 5)
+    assert page["total_items"] == 13 and page["size"] == 5 and page["total_pages"] == 3
+    assert page["contents"][0]["organization"]["contacts"] == []
+    one = matching.hsds_read("mechelen", "services", page["contents"][0]["id"])
+    assert one["id"] == page["contents"][0]["id"]
+    assert matching.hsds_read("mechelen", "services", "nope") is None
