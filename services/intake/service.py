@@ -8,6 +8,7 @@ from nameko.dependency_providers import Config
 from netsterk.nameko_support import event_handler  # quorum-capable
 from netsterk.nameko_support import rpc  # quorum-capable
 from nameko.timer import timer
+from nameko.rpc import RpcProxy
 from nameko.web.handlers import http
 from werkzeug.utils import redirect
 
@@ -15,11 +16,14 @@ from netsterk import contracts
 from netsterk.db import session_scope
 from netsterk.i18n import both
 from netsterk.logging import get_logger, log_context
+from netsterk.settings import get_settings
 from netsterk.nameko_support import (
     Database, OutboxRelay, consume_once, health_report, html_response, http_health, json_response,
 )
 from services.intake import domain, openapi, pages
 from services.intake.models import Outbox, ProcessedMessage
+from services.intake.mail import processing as mail_processing
+from services.intake.mail.models import MailMessage
 from services.intake.schemas import LIST_FIELDS, MAX_BODY_BYTES, validate_referral
 
 log = get_logger(__name__)
@@ -49,6 +53,7 @@ class IntakeService:
     config = Config()
     db = Database(contracts.INTAKE)
     outbox = OutboxRelay(contracts.INTAKE, Outbox)
+    notifications_rpc = RpcProxy(contracts.NOTIFICATIONS)
 
     # --- submission: one write path for form, API, phone entry and direct engagements ---
 
@@ -185,6 +190,66 @@ class IntakeService:
     @http("GET", "/health")
     def health_page(self, request):
         return http_health(self.name, self.db)
+
+    # --- e-mail gateway (services/intake/mail): hand-over, processing, quarantine, review ---
+
+    @rpc
+    def mail_received(self, message):
+        """The gateway hands over one stored message; answered after it is stored here (once)."""
+        with session_scope(self.db) as session:
+            return mail_processing.receive(session, message)
+
+    @timer(interval=1)
+    def process_mail(self):
+        settings = get_settings()
+        with session_scope(self.db) as session:
+            ids = mail_processing.pending_ids(session)
+        for mail_id in ids:
+            try:
+                with session_scope(self.db) as session:
+                    parsed = mail_processing.parse_stored(session, mail_id, settings)
+                if parsed is None:
+                    continue
+                sent = mail_processing.sent_mail_for(parsed, settings, self._sent_mail)
+                with session_scope(self.db) as session:
+                    mail_processing.process(session, mail_id, settings, parsed, sent)
+            except Exception as exc:  # kept in the quarantine with the reason, never dropped
+                log.exception("mail_processing_failed", mail_id=mail_id)
+                with session_scope(self.db) as session:
+                    mail_processing.quarantine(session, mail_id, f"{type(exc).__name__}: {exc}")
+        if ids:
+            self.outbox.flush()
+
+    def _sent_mail(self, message_ids):
+        return self.notifications_rpc.find_sent_mail(message_ids)
+
+    @rpc
+    def mail_status(self, mail_id):
+        with session_scope(self.db) as session:
+            row = session.get(MailMessage, mail_id)
+            if row is None:
+                return None
+            return {**mail_processing.view(row),
+                    "attachments": mail_processing.attachments_of(session, mail_id)}
+
+    @rpc
+    def mail_quarantine(self):
+        with session_scope(self.db) as session:
+            return mail_processing.listing(session, "quarantined")
+
+    @rpc
+    def mail_review(self, network=None):
+        """Mail the coordinator looks at: replies from non-parties or to unknown referrals."""
+        with session_scope(self.db) as session:
+            return mail_processing.listing(session, "review", network)
+
+    @rpc
+    def mail_reprocess(self, mail_id):
+        with session_scope(self.db) as session:
+            if not mail_processing.reprocess(session, mail_id):
+                raise LookupError(f"no mail {mail_id}")
+        self.process_mail()
+        return self.mail_status(mail_id)
 
     # --- events and timers ---
 

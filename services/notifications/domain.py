@@ -126,6 +126,19 @@ def mail_status(factory: sessionmaker, mail_id: str) -> dict | None:
                 "sent_at": mail.sent_at.isoformat() if mail.sent_at else None}
 
 
+def find_sent_mail(factory: sessionmaker, message_ids: list[str]) -> dict | None:
+    """The first of these Message-IDs (`<mail_id@domain>`, as build_message sets them) that is a
+    mail we sent: {mail_id, referral_ref, network, to}. Intake threads replies with it."""
+    ids = [str(m).strip().strip("<>").partition("@")[0] for m in (message_ids or [])[:50]]
+    with session_scope(factory) as session:
+        for mail_id in ids:
+            mail = session.get(OutgoingMail, mail_id) if mail_id else None
+            if mail is not None:
+                return {"mail_id": mail.id, "referral_ref": mail.referral_ref,
+                        "network": mail.network, "to": mail.to}
+    return None
+
+
 ANONYMISED = "anonymised after the retention period"
 
 

@@ -55,6 +55,11 @@ class NotificationsService:
     def mail_status(self, mail_id):
         return domain.mail_status(self.db, mail_id)
 
+    @rpc
+    def find_sent_mail(self, message_ids):
+        """Which mail of ours a reply answers (In-Reply-To / References ids), or None."""
+        return domain.find_sent_mail(self.db, message_ids)
+
     @event_handler(WORKFLOW, REFERRAL_ANONYMISE)
     def on_referral_anonymise(self, body):
         consume_once(self, consumer="notifications.on_referral_anonymise", body=body,

@@ -1,4 +1,5 @@
 from netsterk.db import run_alembic_env
 from services.intake.models import Base
+import services.intake.mail.models  # noqa: F401,E402  (the e-mail gateway tables)
 
 run_alembic_env(Base.metadata)
