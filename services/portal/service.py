@@ -11,6 +11,7 @@ from netsterk.contracts import BRIDGE, PORTAL, REFERRAL_STATE_CHANGED, WORKFLOW
 from netsterk.db import session_scope
 from netsterk.nameko_support import Database, consume_once, health_report, http_health
 from services.portal import auth, tasks, web
+from services.portal import reports as report_area
 from services.portal.models import ProcessedMessage
 
 REFERRAL = "/referrals/<string:referral_id>"
@@ -23,6 +24,7 @@ class PortalService:
     db = Database(PORTAL)
     config = Config()
     bridge = RpcProxy(BRIDGE)
+    reporting = RpcProxy("reporting")
 
     # --- RPC ---
     @rpc
@@ -87,6 +89,27 @@ class PortalService:
     @http("POST", ENGAGEMENT + "/feedback")
     def engagement_feedback(self, request, referral_id, token):
         return web.engagement_feedback(self, request, referral_id=referral_id, token=token)
+
+    # --- reports (issue 8): the analyst area, protected figures only ---
+    @http("GET", "/reports")
+    def reports(self, request):
+        return report_area.reports_page(self, request)
+
+    @http("GET", "/reports/charts/<string:name>.svg")
+    def report_chart(self, request, name):
+        return report_area.chart(self, request, name=name)
+
+    @http("GET", "/reports/export.csv")
+    def report_export_csv(self, request):
+        return report_area.export_csv(self, request)
+
+    @http("GET", "/reports/export.parquet")
+    def report_export_parquet(self, request):
+        return report_area.export_parquet(self, request)
+
+    @http("GET", "/reports/periodic.html")
+    def report_periodic(self, request):
+        return report_area.periodic_report(self, request)
 
     # --- JSON API ---
     @http("GET", "/api/v1/tasks")
