@@ -73,6 +73,13 @@ class ReferralInput:
     # a partner reports an engagement a school asked for directly: {offer_id, offer_name,
     # organisation_id, organisation_name, contact_email}; the referral starts in_progress
     direct_engagement: dict | None = None
+    # pseudonymous keys and area, passed to matching (DESIGN §6: nobody engaged twice)
+    person_key: str | None = None
+    household_key: str | None = None
+    neighbourhood: str | None = None
+    # open referrals of the same young person or household that intake found: [{referral_id, ref,
+    # match, overlapping}]; the coordinator decides whether to merge
+    possible_duplicates: list[dict] = field(default_factory=list)
 
     @classmethod
     def from_event(cls, envelope: dict, *, deadlines: Deadlines | None = None,
@@ -126,6 +133,17 @@ class ReferralInput:
         draft = payload.get("draft", False)
         if not isinstance(draft, bool):
             problems.append("draft must be true or false")
+        direct = payload.get("direct_engagement")
+        if direct is not None and (not isinstance(direct, dict) or not direct.get("offer_id")
+                                   and not direct.get("organisation_id")):
+            problems.append("direct_engagement must be an object with offer_id or organisation_id")
+        duplicates = payload.get("possible_duplicates") or []
+        if not isinstance(duplicates, list) or not all(isinstance(d, dict) for d in duplicates):
+            problems.append("possible_duplicates must be a list of objects")
+            duplicates = []
+        keys = {}
+        for key in ("person_key", "household_key", "neighbourhood"):
+            keys[key] = text(key, optional=True)
         correlation_id = envelope.get("correlation_id")
         if not isinstance(correlation_id, str) or not correlation_id:
             problems.append("correlation_id must be a non-empty string")
@@ -137,7 +155,9 @@ class ReferralInput:
                    reporter_email=reporter_email, reporter_lang=reporter_lang,
                    school_email=school_email, submitted_at=submitted_at,
                    correlation_id=correlation_id, deadlines=deadlines,
-                   coordinator_email=coordinator_email, draft=draft)
+                   coordinator_email=coordinator_email, draft=draft,
+                   direct_engagement=dict(direct) if direct else None,
+                   possible_duplicates=[dict(d) for d in duplicates], **keys)
 
 
 @dataclass

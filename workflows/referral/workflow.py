@@ -173,6 +173,9 @@ class ReferralWorkflow:
         else:
             await self._transition("awaiting_school_efforts", SYSTEM,
                                    "submitted; school efforts not yet confirmed")
+        if self.v2 and input.possible_duplicates:
+            refs = ", ".join(str(d.get("ref") or d.get("referral_id")) for d in input.possible_duplicates)
+            self._attend("possible_duplicate", f"open referral(s) of the same person or family: {refs}")
         await self._publish_view()
         while not is_final(self.state):
             await self._step()
@@ -404,6 +407,9 @@ class ReferralWorkflow:
         request = {"network": i.network, "categories": list(i.categories), "postcode": i.postcode,
                    "age": i.age, "school_level": i.school_level, "languages": list(i.languages),
                    "urgency": i.urgency, "exclude_organisation_ids": excluded}
+        if self.v2:   # matching leaves out organisations already engaged with this person/family
+            request.update(referral_id=i.referral_id, person_key=i.person_key,
+                           household_key=i.household_key, neighbourhood=i.neighbourhood)
         self.candidates = list(await workflow.execute_activity("rank_offers", request,
                                                                **BOUNDARY_OPTIONS) or [])
         if not self.candidates:
@@ -1127,6 +1133,7 @@ class ReferralWorkflow:
             "redirected_to": self.redirected_to,
             "merged_into": self.merged_into,
             "linked_duplicates": list(self.linked_duplicates),
+            "possible_duplicates": list(i.possible_duplicates),
             "anonymised": self.anonymised,
             "version": 2 if self.v2 else 1,
         }

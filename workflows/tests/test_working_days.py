@@ -80,3 +80,30 @@ def test_input_from_event_names_every_problem():
     message = str(info.value)
     assert "categories must name at least one" in message
     assert "urgency must be" in message and "school_efforts_done must be" in message
+
+
+def test_input_from_event_reads_draft_direct_engagement_keys_and_duplicates():
+    envelope = {"correlation_id": "c-1", "payload": {
+        "referral_id": "r1", "ref": "R-1", "network": "mechelen", "channel": "phone",
+        "categories": ["truancy"], "school_efforts_done": True, "reporter_email": "a@b.example",
+        "submitted_at": "2026-11-24T09:00:00+00:00", "draft": False, "person_key": "pk",
+        "household_key": "hk", "neighbourhood": "Nekkerspoel",
+        "direct_engagement": {"organisation_id": "arktos", "offer_id": "arktos-naft"},
+        "possible_duplicates": [{"referral_id": "r0", "ref": "R-0", "match": "person"}]}}
+    referral = ReferralInput.from_event(envelope)
+    assert referral.direct_engagement == {"organisation_id": "arktos", "offer_id": "arktos-naft"}
+    assert (referral.person_key, referral.household_key, referral.neighbourhood) == ("pk", "hk", "Nekkerspoel")
+    assert referral.possible_duplicates[0]["ref"] == "R-0" and referral.draft is False
+    envelope["payload"].update(draft="yes", direct_engagement="arktos", possible_duplicates="r0")
+    with pytest.raises(ValueError) as info:
+        ReferralInput.from_event(envelope)
+    assert "draft must be true or false" in str(info.value)
+    assert "direct_engagement must be an object" in str(info.value)
+    assert "possible_duplicates must be a list" in str(info.value)
+
+
+def test_add_months_clamps_to_the_month_end():
+    from workflows.working_days import add_months
+    assert add_months(datetime(2026, 1, 31, 9), 1) == datetime(2026, 2, 28, 9)
+    assert add_months(datetime(2026, 11, 24, 9), 24) == datetime(2028, 11, 24, 9)
+    assert add_months(datetime(2027, 12, 15), 1) == datetime(2028, 1, 15)
