@@ -123,21 +123,17 @@ def add_to_outbox(session: Session, outbox_model, source: str, envelope: dict) -
 def relay_outbox(factory: sessionmaker, outbox_model, connection, limit: int = 100) -> int:
     """Publish unpublished outbox rows in order; mark each after the broker confirmed it.
 
-    Safe with several replicas relaying the same table: on PostgreSQL the rows are taken with
-    SELECT ... FOR UPDATE SKIP LOCKED (another relay skips them until this one commits); on
-    SQLite the transaction takes the database's write lock before it reads. So no row is
-    published by two relays. A crash between publish and mark publishes a row twice;
-    consumers dedupe on message_id.
+    Safe with several replicas relaying the same table on PostgreSQL: the rows are taken with
+    SELECT ... FOR UPDATE SKIP LOCKED, so another relay skips them until this one commits and
+    no row is published by two relays. (SQLite, the single-machine default, has no row locks;
+    taking its database write lock here would stall an eventlet process whose other greenthreads
+    write meanwhile, so replicas on one SQLite file may publish a row twice.) A crash between
+    publish and mark publishes a row twice too; consumers dedupe on message_id.
     """
-    from sqlalchemy import false, update
-
     from netsterk.amqp import publish_event
 
     published = 0
     with session_scope(factory) as session:
-        if session.get_bind().dialect.name == "sqlite":
-            # a write first: BEGIN ... takes SQLite's write lock (waits busy_timeout for it)
-            session.execute(update(outbox_model).where(false()).values(attempts=outbox_model.attempts))
         rows = session.scalars(
             select(outbox_model).where(outbox_model.published_at.is_(None))
             .order_by(outbox_model.id).limit(limit).with_for_update(skip_locked=True)

@@ -513,3 +513,190 @@ def test_readme_names_every_file_it_tells_to_apply():
         assert (ROOT / path.rstrip(".")).exists(), f"deploy/README.md names missing {path}"
     assert "kubectl apply -k deploy/k8s/overlays/production" in readme
     assert "helm install" in readme and "deploy/temporal/values.yaml" in readme
+
+
+# --- metrics, health, migrations, network policies, overlays ----------------------------------
+
+COMPOSE_DIR = ROOT / "deploy" / "compose"
+DASHBOARD = COMPOSE_DIR / "grafana" / "dashboards" / "netsterk.json"
+
+
+def long_running(netsterk_services) -> dict:
+    return {name: svc for name, svc in netsterk_services.items() if name not in ("mailsink", "migrate")}
+
+
+def test_compose_processes_serve_metrics_and_are_healthchecked(netsterk_services):
+    processes = long_running(netsterk_services)
+    assert set(processes) == {*SERVICES, "workflow-worker", "workflow-bridge"}
+    for name, svc in processes.items():
+        env = svc["environment"]
+        assert env_value(env, "NETSTERK_METRICS_PORT") == METRICS_PORT, name
+        assert env_value(env, "NETSTERK_QUORUM_QUEUES") == "true", name
+        assert env_value(env, "NETSTERK_MIGRATE_ON_START") == "false", name
+        test = svc["healthcheck"]["test"]
+        assert test[0] == "CMD", name
+        if name in HTTP_SERVICES:
+            assert f"http://127.0.0.1:{HTTP_SERVICES[name]}/health" in test[-1], name
+        else:
+            assert_runs_module(test[1:], f"compose healthcheck of {name}")
+            assert test[3] == "netsterk.probe" and test[4] == "connected", name
+            wanted = {"workflow-worker": {"temporal"}, "workflow-bridge": {"amqp", "temporal"}}
+            assert set(test[5:]) == wanted.get(name, {"amqp"}), name
+    migrate = netsterk_services["migrate"]
+    assert migrate["command"] == ["python", "-m", "netsterk_ops.cli", "migrate"]
+    assert migrate["restart"] == "no"
+
+
+def test_compose_volumes_keep_the_data(compose):
+    services = compose["services"]
+    mounts = {name: {v.split(":")[1]: v.split(":")[0] for v in svc.get("volumes", [])}
+              for name, svc in services.items()}
+    for name, path in (("rabbitmq", "/var/lib/rabbitmq"), ("postgresql", "/var/lib/postgresql/data"),
+                       ("prometheus", "/prometheus"), ("grafana", "/var/lib/grafana")):
+        volume = mounts[name][path]
+        assert volume in compose["volumes"], f"{name}: {path} is not on a named volume"
+
+
+def test_compose_prometheus_scrapes_every_process(compose, netsterk_services):
+    config = yaml.safe_load((COMPOSE_DIR / "prometheus.yml").read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    discovery = jobs["netsterk"]["dns_sd_configs"][0]
+    assert set(discovery["names"]) == set(long_running(netsterk_services))
+    assert discovery["port"] == int(METRICS_PORT)
+    host, port = jobs["rabbitmq"]["static_configs"][0]["targets"][0].split(":")
+    assert host in compose["services"] and port == "15692"   # rabbitmq_prometheus
+    prometheus = compose["services"]["prometheus"]
+    assert "./deploy/compose/prometheus.yml:/etc/prometheus/prometheus.yml:ro" in prometheus["volumes"]
+    assert "--config.file=/etc/prometheus/prometheus.yml" in prometheus["command"]
+
+
+def metric_names() -> set[str]:
+    """Every series name netsterk.metrics can export."""
+    from netsterk import metrics
+
+    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"),
+                "gauge": ("",), "info": ("_info",)}
+    names = set()
+    for value in vars(metrics).values():
+        describe = getattr(value, "describe", None)
+        if describe and value.__class__.__module__.startswith("prometheus_client"):
+            for family in describe():
+                names.update(family.name + suffix for suffix in suffixes[family.type])
+    return names
+
+
+def test_grafana_dashboard_is_provisioned_and_uses_real_metrics(compose):
+    grafana = compose["services"]["grafana"]
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in grafana["volumes"] if v.startswith("./")}
+    provisioning = ROOT / mounts["/etc/grafana/provisioning"].removeprefix("./")
+    dashboards = ROOT / mounts["/etc/grafana/dashboards"].removeprefix("./")
+    datasource = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())["datasources"][0]
+    assert datasource["url"] == "http://prometheus:9090" and datasource["type"] == "prometheus"
+    provider = yaml.safe_load((provisioning / "dashboards" / "netsterk.yml").read_text())["providers"][0]
+    assert provider["options"]["path"] == "/etc/grafana/dashboards"
+    assert DASHBOARD.parent == dashboards
+    dashboard = json.loads(DASHBOARD.read_text())
+    known = metric_names()
+    assert {"netsterk_http_requests_total", "netsterk_rpc_calls_total", "netsterk_events_handled_total",
+            "netsterk_outbox_backlog", "netsterk_mails_total", "netsterk_workflow_starts_total",
+            "netsterk_workflow_updates_total"} <= known
+    used = set()
+    for panel in dashboard["panels"]:
+        assert panel["datasource"]["uid"] == datasource["uid"], panel["title"]
+        for target in panel["targets"]:
+            used.update(re.findall(r"\bnetsterk_[a-z_]+", target["expr"]))
+    assert used and used <= known, used - known
+    assert {"netsterk_mails_total", "netsterk_outbox_backlog", "netsterk_workflow_starts_total"} <= used
+
+
+def test_kubernetes_config_for_replicas(built):
+    config = by_kind(built, "ConfigMap")["netsterk-config"]["data"]
+    assert config["NETSTERK_QUORUM_QUEUES"] == "true"
+    assert config["NETSTERK_MIGRATE_ON_START"] == "false"
+    assert config["NETSTERK_METRICS_PORT"] == METRICS_PORT
+
+
+def test_migrations_run_as_a_job(built):
+    jobs = by_kind(built, "Job")
+    assert list(jobs) == ["netsterk-migrate"]
+    pod = jobs["netsterk-migrate"]["spec"]["template"]["spec"]
+    assert pod["restartPolicy"] in ("OnFailure", "Never")
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    container = pod["containers"][0]
+    assert container["command"] == ["python", "-m", "netsterk_ops.cli", "migrate"]
+    assert_runs_module(container["command"], "Job netsterk-migrate")
+    env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"]}
+    assert set(env) == DATABASE_URLS
+    assert all(ref == {"name": "netsterk-secrets", "key": name} for name, ref in env.items())
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert image_is_pinned(container["image"])
+
+
+def selected(policy: dict, labels: dict) -> bool:
+    selector = policy["spec"]["podSelector"]
+    if any(labels.get(k) != v for k, v in selector.get("matchLabels", {}).items()):
+        return False
+    for expression in selector.get("matchExpressions", []):
+        assert expression["operator"] == "In"
+        if labels.get(expression["key"]) not in expression["values"]:
+            return False
+    return True
+
+
+def test_network_policies_cover_every_pod(built):
+    policies = by_kind(built, "NetworkPolicy")
+    pods = {name: d["spec"]["template"] for name, d in by_kind(built, "Deployment").items()}
+    pods.update({name: j["spec"]["template"] for name, j in by_kind(built, "Job").items()})
+    deny = policies["netsterk-default-deny"]
+    assert set(deny["spec"]["policyTypes"]) == {"Ingress", "Egress"} and "ingress" not in deny["spec"]
+    for name, template in pods.items():
+        labels = template["metadata"]["labels"]
+        assert selected(deny, labels), f"{name} is not under the default deny"
+        egress = [p for p in policies.values() if "egress" in p["spec"] and selected(p, labels)]
+        ports = {port["port"] for p in egress for rule in p["spec"]["egress"] for port in rule["ports"]}
+        assert {53, 5432} <= ports, name
+        if name != "netsterk-migrate":
+            assert {5672, 7233} <= ports, name
+    named_ports = {name: {p["name"] for p in t["spec"]["containers"][0].get("ports", [])}
+                   for name, t in pods.items()}
+    web = [p for p in policies.values() if "ingress" in p["spec"]]
+    for policy in web:
+        for rule in policy["spec"]["ingress"]:
+            for port in rule["ports"]:
+                for name, template in pods.items():
+                    if selected(policy, template["metadata"]["labels"]):
+                        assert port["port"] in named_ports[name], (policy["metadata"]["name"], name)
+    reachable = {name for name, t in pods.items()
+                 if any(selected(p, t["metadata"]["labels"]) for p in web
+                        if any(port["port"] == "http" for r in p["spec"]["ingress"] for port in r["ports"]))}
+    assert reachable == set(HTTP_SERVICES)
+    scraped = {name for name, t in pods.items()
+               if any(selected(p, t["metadata"]["labels"]) for p in web
+                      if any(port["port"] == "metrics" for r in p["spec"]["ingress"] for port in r["ports"]))}
+    assert scraped == DEPLOYMENTS
+
+
+def test_production_autoscales_on_cpu_and_queue_depth(production):
+    hpas = by_kind(production, "HorizontalPodAutoscaler")
+    kinds = {name: {m["type"] for m in hpa["spec"]["metrics"]} for name, hpa in hpas.items()}
+    assert kinds["intake"] == {"Resource"}
+    queues = {}
+    for name in ("notifications", "reporting"):
+        (metric,) = hpas[name]["spec"]["metrics"]
+        assert metric["type"] == "External"
+        assert metric["external"]["metric"]["name"] == "rabbitmq_queue_messages_ready"
+        queues[name] = metric["external"]["metric"]["selector"]["matchLabels"]["queue"]
+    assert queues["notifications"] == "rpc-notifications"
+    assert queues["reporting"].endswith("--reporting.on_state_changed")
+
+
+def test_small_overlay(small):
+    deployments = by_kind(small, "Deployment")
+    assert set(deployments) == DEPLOYMENTS
+    assert all(d["spec"]["replicas"] == 1 and d["metadata"]["namespace"] == "netsterk"
+               for d in deployments.values())
+    assert not by_kind(small, "HorizontalPodAutoscaler")
+    for budget in by_kind(small, "PodDisruptionBudget").values():
+        assert budget["spec"] == {"maxUnavailable": 1, "selector": budget["spec"]["selector"]}
+    assert by_kind(small, "RabbitmqCluster")["netsterk-rabbitmq"]["spec"]["replicas"] == 3
+    assert by_kind(small, "Job")["netsterk-migrate"]["metadata"]["namespace"] == "netsterk"
