@@ -424,12 +424,15 @@ def apply_engagement(session: Session, envelope: dict, *, today: date | None = N
         Engagement.referral_id == payload["referral_id"], Engagement.offer_id == payload["offer_id"]))
     if engagement is not None and as_utc(engagement.at) > at:
         return
+    offer = session.get(Offer, payload["offer_id"])
+    organisation_id = payload.get("organisation_id") or (offer.organisation_id if offer else None)
+    if organisation_id is None:
+        return   # an offer matching never listed and no organisation: nothing to count or exclude
     if engagement is None:
         engagement = Engagement(referral_id=payload["referral_id"], offer_id=payload["offer_id"],
-                                organisation_id=payload["organisation_id"], network=payload["network"],
+                                organisation_id=organisation_id, network=payload["network"],
                                 counted=False, status=payload["status"], at=at)
         session.add(engagement)
-    offer = session.get(Offer, payload["offer_id"])
     status = payload["status"]
     if status == "accepted" and not engagement.counted and offer is not None:
         start = period_start(offer.capacity_period, today)

@@ -409,8 +409,9 @@ def validate_engagement(payload) -> dict:
     if not isinstance(payload, dict):
         raise ValueError("payload must be an object")
     problems = [f"{key} must be a non-empty string" for key in
-                ("referral_id", "network", "organisation_id", "offer_id", "at")
-                if not _text(payload.get(key), MAX_KEY)]
+                ("referral_id", "network", "offer_id", "at") if not _text(payload.get(key), MAX_KEY)]
+    if not (payload.get("organisation_id") is None or isinstance(payload["organisation_id"], str)):
+        problems.append("organisation_id must be a string or null")
     if payload.get("status") not in ENGAGEMENT_STATUSES:
         problems.append(f"status must be one of {', '.join(ENGAGEMENT_STATUSES)}")
     reason = payload.get("reason_code")

@@ -10,7 +10,7 @@ from nameko.web.handlers import http
 from netsterk.contracts import BRIDGE, PORTAL, REFERRAL_STATE_CHANGED, WORKFLOW
 from netsterk.db import session_scope
 from netsterk.nameko_support import Database, consume_once, health_report, http_health
-from services.portal import auth, tasks, web
+from services.portal import auth, directory, tasks, web
 from services.portal import reports as report_area
 from services.portal.models import ProcessedMessage
 
@@ -24,6 +24,7 @@ class PortalService:
     db = Database(PORTAL)
     config = Config()
     bridge = RpcProxy(BRIDGE)
+    matching = RpcProxy("matching")
     reporting = RpcProxy("reporting")
 
     # --- RPC ---
@@ -110,6 +111,47 @@ class PortalService:
     @http("GET", "/reports/periodic.html")
     def report_periodic(self, request):
         return report_area.periodic_report(self, request)
+
+    # --- directory (issue 5): partners' own entries, admin approval, rules, gaps, HSDS ---
+    @http("GET", "/directory")
+    def directory_index(self, request):
+        return directory.index(self, request)
+
+    @http("GET", "/directory/organisations/<string:organisation_id>")
+    def directory_organisation(self, request, organisation_id):
+        return directory.organisation(self, request, organisation_id=organisation_id)
+
+    @http("POST", "/directory/organisations/<string:organisation_id>")
+    def directory_organisation_submit(self, request, organisation_id):
+        return directory.organisation_submit(self, request, organisation_id=organisation_id)
+
+    @http("GET", "/directory/changes")
+    def directory_changes(self, request):
+        return directory.changes(self, request)
+
+    @http("POST", "/directory/changes/<string:change_id>")
+    def directory_decide(self, request, change_id):
+        return directory.decide(self, request, change_id=change_id)
+
+    @http("GET", "/directory/rules")
+    def directory_rules(self, request):
+        return directory.rules(self, request)
+
+    @http("POST", "/directory/rules")
+    def directory_rules_submit(self, request):
+        return directory.rules_submit(self, request)
+
+    @http("GET", "/directory/gaps")
+    def directory_gaps(self, request):
+        return directory.gaps(self, request)
+
+    @http("GET", "/api/v1/hsds/<string:collection>")
+    def hsds_collection(self, request, collection):
+        return directory.hsds(self, request, collection=collection)
+
+    @http("GET", "/api/v1/hsds/<string:collection>/<string:item_id>")
+    def hsds_item(self, request, collection, item_id):
+        return directory.hsds(self, request, collection=collection, item_id=item_id)
 
     # --- JSON API ---
     @http("GET", "/api/v1/tasks")
