@@ -192,3 +192,37 @@ def status_view(referral: Referral) -> dict:
     return {"id": referral.id, "ref": referral.ref, "network": referral.network,
             "state": referral.state, "channel": referral.channel,
             "submitted_at": referral.created_at.isoformat()}
+
+
+# --- retention: the workflow's referral_anonymise -----------------------------------------------
+
+WIPED_TEXT = ("reporter_name", "reporter_email", "first_name", "last_name", "description",
+              "person_key", "household_key")
+WIPED_OPTIONAL = ("reporter_phone", "school_email", "birth_date", "school_efforts",
+                  "school_efforts_when", "school_efforts_result", "consent_reason", "expectations")
+WIPED_EVENT_KEYS = ("reporter_email", "school_email", "person_key", "household_key")
+
+
+def anonymise_referral(session: Session, envelope: dict) -> bool:
+    """`referral_workflow.referral_anonymise`: wipe the personal fields of the referral and of
+    its stored outgoing events, irreversibly. Counts (age, postcode, categories, state) stay.
+    Idempotent; returns False when there was nothing (left) to wipe."""
+    payload = envelope["payload"]
+    referral = session.get(Referral, payload.get("referral_id") or "")
+    if referral is None:
+        raise LookupError(f"anonymise for unknown referral {payload.get('ref')}")
+    changed = any(getattr(referral, name) for name in WIPED_TEXT + WIPED_OPTIONAL)
+    for name in WIPED_TEXT:
+        setattr(referral, name, "")
+    for name in WIPED_OPTIONAL:
+        setattr(referral, name, None)
+    for row in session.scalars(select(Outbox).where(Outbox.event_type == contracts.REFERRAL_SUBMITTED)):
+        body = row.body or {}
+        if (body.get("payload") or {}).get("referral_id") != referral.id:
+            continue
+        event_payload = dict(body["payload"])
+        if any(event_payload.get(key) for key in WIPED_EVENT_KEYS):
+            event_payload.update({key: None for key in WIPED_EVENT_KEYS})
+            row.body = dict(body, payload=event_payload)
+            changed = True
+    return changed

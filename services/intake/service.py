@@ -258,6 +258,11 @@ class IntakeService:
         consume_once(self, consumer="intake.on_state_changed", body=body,
                      apply=domain.apply_state_change, processed_model=ProcessedMessage)
 
+    @event_handler(contracts.WORKFLOW, contracts.REFERRAL_ANONYMISE)
+    def on_referral_anonymise(self, body):
+        consume_once(self, consumer="intake.on_referral_anonymise", body=body,
+                     apply=domain.anonymise_referral, processed_model=ProcessedMessage)
+
     @timer(interval=2)
     def relay_outbox(self):
         self.outbox.flush()
