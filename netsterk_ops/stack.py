@@ -67,6 +67,8 @@ def process_table(settings: Settings, *, temporal_ui: bool = True,
               for name in SERVICES for process in replica_names(name, replicas)]
     table += [(process, [PYTHON, "-m", "workflows.bridge"]) for process in replica_names("bridge", replicas)]
     table += [(process, [PYTHON, "-m", "workflows.worker"]) for process in replica_names("worker", replicas)]
+    if not _answers(settings.host, settings.intake_smtp_port):  # intake's SMTP gateway: one process
+        table.append(("mail_gateway", [PYTHON, "-m", "services.intake.mail.gateway"]))
     return table
 
 
@@ -102,7 +104,7 @@ class Stack:
         table = process_table(self.settings, temporal_ui=self.temporal_ui, replicas=self.replicas)
         for index, (name, command) in enumerate(table):
             env = self.env
-            if self.settings.metrics_port and name not in ("temporal", "mailsink"):
+            if self.settings.metrics_port and name not in ("temporal", "mailsink", "mail_gateway"):
                 self.metrics_ports[name] = self.settings.metrics_port + index
                 env = {**self.env, "NETSTERK_METRICS_PORT": str(self.metrics_ports[name])}
             process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,

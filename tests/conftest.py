@@ -25,6 +25,7 @@ def live_stack(tmp_path_factory):
             "NETSTERK_REPORTING_PORT": str(free_port()),
             "NETSTERK_MAILSINK_HTTP_PORT": str(free_port()),
             "NETSTERK_SMTP_PORT": str(free_port()),
+            "NETSTERK_INTAKE_SMTP_PORT": str(free_port()),
             "NETSTERK_LOG_LEVEL": "INFO",
         }
         settings = Settings(**{k.removeprefix("NETSTERK_").lower(): v for k, v in env.items()})

@@ -37,7 +37,7 @@ CRD_KINDS = {"RabbitmqCluster"}
 SETTINGS_ENV = {f"NETSTERK_{name.upper()}" for name in Settings.model_fields}
 HTTP_SERVICES = {"portal": 8000, "intake": 8001, "reporting": 8003}
 PROCESS_MODULES = {"netsterk_ops.run_service", "workflows.worker", "workflows.bridge",
-                   "netsterk_ops.mailsink", "netsterk_ops.cli"}
+                   "netsterk_ops.mailsink", "netsterk_ops.cli", "services.intake.mail.gateway"}
 # the long-running Netsterk processes of the compose file (each serves /metrics on 9100)
 METRICS_PORT = "9100"
 DEPLOYMENTS = {*SERVICES, "workflow-worker", "workflow-bridge"}
@@ -522,7 +522,7 @@ DASHBOARD = COMPOSE_DIR / "grafana" / "dashboards" / "netsterk.json"
 
 
 def long_running(netsterk_services) -> dict:
-    return {name: svc for name, svc in netsterk_services.items() if name not in ("mailsink", "migrate")}
+    return {name: svc for name, svc in netsterk_services.items() if name not in ("mailsink", "migrate", "mail-gateway")}
 
 
 def test_compose_processes_serve_metrics_and_are_healthchecked(netsterk_services):
