@@ -176,7 +176,8 @@ def rules_page(user, rules: dict, *, preview: dict | None = None, problems=None,
         shown = (f'<section id="preview"><h2>{e(both("directory.rules.preview"))}</h2>'
                  f'<p>{e(both("directory.rules.summary", referrals=preview["referrals"], changed=preview["changed"], gaps_before=preview["gaps_before"], gaps_after=preview["gaps_after"]))}</p>'
                  + _table(["directory.rules.referral", "portal.column.categories", "directory.field.postcodes",
-                           "directory.field.age", "directory.rules.before", "directory.rules.after", ""], rows)
+                           "directory.field.age", "directory.rules.before", "directory.rules.after",
+                           "directory.rules.changed"], rows)
                  + "</section>")
     body = _nav(user) + message_box(info, "info") + _problems(problems) + form + shown
     return layout(both("directory.rules.title"), body, user=user)
