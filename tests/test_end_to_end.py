@@ -140,3 +140,53 @@ def test_status_health_pages_and_idempotent_seed(live_stack):
     assert again.returncode == 0, again.stderr
     offers = amqp.rpc_call(settings.amqp_uri, "matching", "list_offers", "mechelen")
     assert len(offers) == sum(len(o["offers"]) for o in demo.ORGANISATIONS)
+
+
+def test_a_concern_reported_by_email_becomes_a_draft_referral(live_stack):
+    """E-mail to the contact point → the gateway stores it and answers 250 → intake makes a draft
+    referral and announces it with draft: true, channel email (the workflow then waits for it to
+    be completed)."""
+    import smtplib
+
+    import kombu
+
+    settings, _stack = live_stack
+    connection = amqp.connect(settings.amqp_uri)
+    queue = kombu.Queue("e2e-mail-drafts", exchange=amqp.event_exchange("intake"),
+                        routing_key="referral_submitted", auto_delete=True)
+    queue(connection.channel()).declare()
+
+    raw = ("From: Leerlingbegeleiding Atheneum <lb@atheneum.example.org>\r\n"
+           "To: meldpunt@netsterk.example\r\nSubject: Zorg over een leerling van 14\r\n"
+           "Date: Tue, 03 Nov 2026 09:14:00 +0100\r\nMessage-ID: <e2e-mail-1@atheneum.example.org>\r\n"
+           "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+           "Een leerling van 14 is sinds de herfstvakantie vaak afwezig. Wij belden twee keer.\r\n").encode()
+
+    def deliver():
+        with smtplib.SMTP(settings.host, settings.intake_smtp_port, timeout=10) as smtp:
+            smtp.ehlo()
+            smtp.mail("lb@atheneum.example.org")
+            assert smtp.rcpt("meldpunt@netsterk.example")[0] == 250
+            return smtp.data(raw)
+
+    code, text = wait_until(deliver, timeout=30, what="the mail gateway accepting mail")
+    assert code == 250, text
+    mail_id = text.decode().rsplit(" ", 1)[1]
+    status = wait_until(lambda: (s := amqp.rpc_call(settings.amqp_uri, "intake", "mail_status", mail_id))
+                        and s["status"] == "processed" and s, timeout=60, what="intake processed the mail")
+    assert status["kind"] == "referral" and status["network"] == "mechelen"
+    assert re.fullmatch(r"NS-\d{4}-\d{6}", status["referral_ref"])
+
+    events = []
+    with kombu.Consumer(connection, queues=[queue], accept=["json"],
+                        callbacks=[lambda body, message: (events.append(body), message.ack())]):
+        wait_until(lambda: any(e["payload"]["referral_id"] == status["referral_id"] for e in events)
+                   or connection.drain_events(timeout=0.5), timeout=30, what="referral_submitted (draft)")
+    event = next(e for e in events if e["payload"]["referral_id"] == status["referral_id"])
+    assert event["payload"]["draft"] is True and event["payload"]["channel"] == "email"
+    assert event["referral_ref"] == status["referral_ref"]
+    link = event["payload"]["complete_url"]
+    assert link.startswith(settings.intake_url + "/referrals/draft/")
+    form = requests.get(link, timeout=10)     # the reporter's completion link: the prefilled form
+    assert form.status_code == 200 and "lb@atheneum.example.org" in form.text
+    connection.close()
