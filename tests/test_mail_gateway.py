@@ -211,3 +211,12 @@ def test_kill_after_250_loses_nothing_and_parses_once(stack, tmp_path):
     assert amqp.rpc_call(uri, "intake", "mail_status", mail_id)["attempts"] == 1
     queue(connection.channel()).delete()
     connection.close()
+
+
+def test_gateway_process_loads_neither_nameko_nor_eventlet():
+    probe = ("import sys, services.intake.mail.gateway, services.intake.mail.commands;"
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('nameko', 'eventlet', 'temporalio')))")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
