@@ -1,4 +1,4 @@
-"""`netsterk`: status, seed-demo, migrate, run, urls."""
+"""`netsterk`: status, seed-demo, directory, migrate, run, urls."""
 from __future__ import annotations
 
 import argparse
@@ -34,13 +34,20 @@ def cmd_seed_demo(args) -> int:
         return amqp.rpc_call(settings.amqp_uri, service, method, *a, timeout=settings.rpc_timeout, **kw)
 
     try:
-        result = demo.seed(call)
+        result = demo.seed(call, extra=args.extra)
     except Exception as exc:
         print(f"seed-demo failed: {type(exc).__name__}: {exc}\n"
               "Are the services running? (`netsterk status`)", file=sys.stderr)
         return 1
     print(f"Demo network {result['network']!r} seeded: {result['directory']}, {result['users']} users.")
     return 0
+
+
+def cmd_directory(args) -> int:
+    """`netsterk directory import|export`: the offer directory as HSDS 3.0 JSON or CSV."""
+    from netsterk_ops.directory_cli import run
+
+    return run(args, get_settings())
 
 
 def cmd_migrate(args) -> int:
@@ -75,7 +82,23 @@ def main(argv=None) -> int:
     status = sub.add_parser("status", help="health of broker, Temporal, every service and worker")
     status.add_argument("--json", action="store_true")
     status.set_defaults(func=cmd_status)
-    sub.add_parser("seed-demo", help="seed the demo network Mechelen (idempotent)").set_defaults(func=cmd_seed_demo)
+    seed = sub.add_parser("seed-demo", help="seed the demo network Mechelen (idempotent)")
+    seed.add_argument("--extra", type=int, default=0, metavar="N",
+                      help="also import N generated offers (scale tests)")
+    seed.set_defaults(func=cmd_seed_demo)
+    directory = sub.add_parser("directory", help="import or export a network's offer directory")
+    directory_sub = directory.add_subparsers(dest="action", required=True)
+    for action, text in (("import", "validate and import a file (nothing changes when a row is bad)"),
+                         ("export", "write the directory to a file or stdout")):
+        cmd = directory_sub.add_parser(action, help=text)
+        cmd.add_argument("--network", required=True)
+        cmd.add_argument("--format", choices=("hsds", "csv"), help="default: from the file name")
+        if action == "import":
+            cmd.add_argument("file")
+        else:
+            cmd.add_argument("--output", "-o", help="file (default: stdout)")
+            cmd.add_argument("--public", action="store_true", help="HSDS without staff contacts")
+        cmd.set_defaults(func=cmd_directory)
     migrate = sub.add_parser("migrate", help="apply database migrations")
     migrate.add_argument("services", nargs="*", help=f"some of {', '.join(SERVICES)} (default: all)")
     migrate.set_defaults(func=cmd_migrate)
