@@ -3,7 +3,15 @@
 Applies the service's migrations (unless NETSTERK_MIGRATE_ON_START=0, where a Job migrates),
 serves /metrics on NETSTERK_METRICS_PORT (not 0), then runs its container until SIGTERM/SIGINT.
 Several replicas may start together: a migration that loses the race is retried."""
-import eventlet
+try:
+    # psycopg 3 (PostgreSQL) must be imported before monkey patching: its module body subclasses
+    # queue.Queue[T], which eventlet's green Queue does not support. Its queries then block the
+    # process briefly (as SQLite's do) instead of yielding to other greenthreads.
+    import psycopg  # noqa: F401
+except ImportError:  # SQLite-only installation
+    psycopg = None
+
+import eventlet  # noqa: E402
 
 eventlet.monkey_patch()
 

@@ -407,3 +407,22 @@ def test_racing_outbox_relays_publish_every_row_once(tmp_path):
     finally:
         engine.dispose()
         drop()
+
+
+def test_a_service_process_reaches_postgresql():
+    """run_service monkey-patches with eventlet; psycopg 3 must still load and answer there
+    (it is imported first), or no service could use production's database."""
+    import subprocess
+    import sys
+
+    url, drop = scratch_database()
+    try:
+        code = ("import netsterk_ops.run_service, eventlet.patcher, sqlalchemy\n"
+                "assert eventlet.patcher.is_monkey_patched('socket')\n"
+                "from netsterk.db import make_engine\n"
+                f"engine = make_engine({url!r})\n"
+                "with engine.connect() as c: print(c.execute(sqlalchemy.text('select 41 + 1')).scalar())\n")
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0 and result.stdout.strip() == "42", result.stderr
+    finally:
+        drop()

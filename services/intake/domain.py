@@ -9,6 +9,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from netsterk import contracts
@@ -46,9 +47,12 @@ def next_ref(session: Session, year: int) -> str:
                              .values(last=RefCounter.last + 1).returning(RefCounter.last))
     number = result.scalar_one_or_none()
     if number is None:
-        session.add(RefCounter(year=year, last=1))
-        session.flush()
-        number = 1
+        try:  # the year's first referral; a replica submitting at the same moment may win
+            with session.begin_nested():
+                session.add(RefCounter(year=year, last=1))
+            number = 1
+        except IntegrityError:
+            return next_ref(session, year)
     return f"NS-{year}-{number:06d}"
 
 
