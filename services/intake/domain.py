@@ -67,7 +67,7 @@ def household_key(clean: dict) -> str:
 def submit_referral(session: Session, clean: dict, *, now: datetime | None = None,
                     entered_by: str | None = None, direct: dict | None = None) -> Referral:
     """The one write path: the referral, its duplicate links and its event, in one transaction.
-    `direct` = {"organisation_id", "offer_id"} when a partner reports a direct engagement."""
+    `direct` = the partner and offer when a partner reports a direct engagement."""
     now = now or utcnow()
     referral = Referral(
         id=str(uuid.uuid4()), ref=next_ref(session, now.year), network=clean["network"],
@@ -86,8 +86,7 @@ def submit_referral(session: Session, clean: dict, *, now: datetime | None = Non
         school_efforts_result=clean["school_efforts_result"], consent=clean["consent"],
         consent_reason=clean["consent_reason"], expectations=clean["expectations"],
         urgency=clean["urgency"], entered_by=entered_by,
-        direct_organisation_id=(direct or {}).get("organisation_id"),
-        direct_offer_id=(direct or {}).get("offer_id"),
+        direct_engagement=direct_engagement(direct) if direct else None,
         correlation_id=str(uuid.uuid4()), created_at=now,
     )
     session.add(referral)
@@ -95,6 +94,16 @@ def submit_referral(session: Session, clean: dict, *, now: datetime | None = Non
     links = link_possible_duplicates(session, referral)
     add_to_outbox(session, Outbox, contracts.INTAKE, submitted_event(referral, links))
     return referral
+
+
+DIRECT_KEYS = ("organisation_id", "organisation_name", "contact_email", "offer_id", "offer_name")
+
+
+def direct_engagement(direct: dict) -> dict:
+    """The directory facts of a direct engagement; organisation_id is required."""
+    if not isinstance(direct, dict) or not direct.get("organisation_id"):
+        raise ValueError("a direct engagement needs the partner's organisation_id")
+    return {key: (str(direct[key])[:200] if direct.get(key) is not None else None) for key in DIRECT_KEYS}
 
 
 def link_possible_duplicates(session: Session, referral: Referral) -> list[dict]:
@@ -130,9 +139,7 @@ def submitted_event(referral: Referral, links: list[dict]) -> dict:
         "school_email": referral.school_email, "consent": referral.consent,
         "person_key": referral.person_key, "household_key": referral.household_key,
         "possible_duplicates": links, "draft": False,
-        "direct_engagement": ({"organisation_id": referral.direct_organisation_id,
-                               "offer_id": referral.direct_offer_id}
-                              if referral.direct_organisation_id else None),
+        "direct_engagement": referral.direct_engagement,
         "submitted_at": referral.created_at.isoformat(),
     }
     return make_envelope(contracts.REFERRAL_SUBMITTED, payload, network=referral.network,

@@ -72,8 +72,9 @@ class Referral(Base):
     expectations: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
     urgency: Mapped[str] = mapped_column(String(8), default="normal")
     entered_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    direct_organisation_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    direct_offer_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # a partner's report of a direct engagement: organisation_id, organisation_name, contact_email,
+    # offer_id, offer_name (directory data, no personal data of the young person)
+    direct_engagement: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     correlation_id: Mapped[str] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

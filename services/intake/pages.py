@@ -58,7 +58,7 @@ def _checked(value) -> str:
 
 def referral_form_fields(networks: list[dict], values: dict, errors: dict, *,
                          action: str = "/referrals/new", allow_draft: bool = True,
-                         draft_token: str | None = None) -> str:
+                         draft_token: str | None = None, choice: dict | None = None) -> str:
     """The <form> itself: used by the public page and, over RPC, by the portal's staff pages."""
     selected = values.get("network") or (networks[0]["code"] if networks else "")
     categories = next((n["categories"] for n in networks if n["code"] == selected), [])
@@ -77,8 +77,13 @@ def referral_form_fields(networks: list[dict], values: dict, errors: dict, *,
                     f"{escape(both('intake.save_draft'))}</button>" if allow_draft else "")
     token = (f"<input type='hidden' name='draft_token' value='{escape(draft_token)}'>"
              if draft_token else "")
+    extra = ""
+    if choice:
+        extra = (f"<label for='{escape(choice['name'])}'>{escape(both(choice['label_key']))}"
+                 f"{_error(errors, choice['name'])}</label>"
+                 + _select(choice["name"], [tuple(o) for o in choice["options"]], values.get(choice["name"])))
     return f"""{banner}
-<form method='post' action='{escape(action)}' novalidate>{token}
+<form method='post' action='{escape(action)}' novalidate>{token}{extra}
 {_label('network', errors)}
 {_select('network', [(n['code'], n['name']) for n in networks], selected)}
 <fieldset><legend>{escape(both('intake.section_reporter'))}</legend>

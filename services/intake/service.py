@@ -162,21 +162,21 @@ class IntakeService:
         return {"referral": view, "errors": errors or {}}
 
     @rpc
-    def report_direct_engagement(self, data, organisation_id, offer_id=None, entered_by=None):
+    def report_direct_engagement(self, data, direct, entered_by=None):
         """A partner reports that a school engaged it directly: the referral enters the overview
-        straight in `in_progress` (the workflow starts there)."""
-        if not organisation_id:
-            raise ValueError("a direct engagement needs the partner's organisation_id")
-        view, errors = self._submit(data, channel="direct", entered_by=entered_by,
-                                    direct={"organisation_id": organisation_id, "offer_id": offer_id})
+        straight in `in_progress` (the workflow starts there). `direct` = {organisation_id,
+        organisation_name, contact_email, offer_id, offer_name} from the directory."""
+        direct = domain.direct_engagement(direct)
+        view, errors = self._submit(data, channel="direct", entered_by=entered_by, direct=direct)
         return {"referral": view, "errors": errors or {}}
 
     @rpc
-    def form_fragment(self, network, values=None, errors=None, action="/referrals/new"):
-        """The referral form (fields only, no page) for staff pages in the portal."""
+    def form_fragment(self, network, values=None, errors=None, action="/referrals/new", choice=None):
+        """The referral form (fields only, no page) for staff pages in the portal; `choice` adds
+        one select at the top: {"name", "label_key", "options": [[value, text], ...]}."""
         networks = [n for n in self._networks() if n["code"] == network]
         return pages.referral_form_fields(networks, values or {}, errors or {}, action=action,
-                                          allow_draft=False)
+                                          allow_draft=False, choice=choice)
 
     @rpc
     def upsert_network(self, code, name, categories):

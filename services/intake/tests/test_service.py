@@ -4,6 +4,7 @@ import re
 import kombu
 import pytest
 import requests
+from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ServiceRpcProxy
 
 from netsterk import amqp
@@ -138,14 +139,20 @@ def test_phone_entry_and_direct_engagement_over_rpc(intake, submitted_events):
     assert bad["referral"] is None and set(bad["errors"]) == {"postcode"}
     phone = proxy.submit_referral(valid(), channel="phone", entered_by="coordinator")
     assert phone["errors"] == {} and phone["referral"]["channel"] == "phone"
-    direct = proxy.report_direct_engagement(valid(first_name="Lina"), "arktos", "arktos-naft", "arktos")
+    partner = {"organisation_id": "arktos", "organisation_name": "Arktos", "offer_id": "arktos-naft",
+               "offer_name": "NAFT-traject", "contact_email": "naft@arktos.example.org"}
+    direct = proxy.report_direct_engagement(valid(first_name="Lina"), partner, "arktos")
     assert direct["referral"]["channel"] == "direct"
+    with pytest.raises(RemoteError, match="organisation_id"):
+        proxy.report_direct_engagement(valid(), {"organisation_name": "?"}, "x")
     events = {e["payload"]["referral_id"]: e["payload"] for e in submitted_events(2)}
-    assert events[direct["referral"]["id"]]["direct_engagement"] == {
-        "organisation_id": "arktos", "offer_id": "arktos-naft"}
+    assert events[direct["referral"]["id"]]["direct_engagement"] == partner
     assert events[phone["referral"]["id"]]["direct_engagement"] is None
-    fragment = proxy.form_fragment("mechelen", {"first_name": "Sam"}, {"postcode": "fout"}, "/referrals/phone")
+    fragment = proxy.form_fragment("mechelen", {"first_name": "Sam"}, {"postcode": "fout"}, "/referrals/phone",
+                                   {"name": "offer_id", "label_key": "intake.field.network",
+                                    "options": [["a", "Offer A"], ["b", "Offer B"]]})
     assert "action='/referrals/phone'" in fragment and "error-postcode" in fragment and "save_draft" not in fragment
+    assert "<option value='b'>Offer B</option>" in fragment
 
 
 def test_api_never_answers_5xx_nor_half_writes_on_random_input(intake):

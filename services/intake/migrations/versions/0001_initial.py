@@ -63,8 +63,7 @@ def upgrade():
         sa.Column("expectations", sa.Text),
         sa.Column("urgency", sa.String(8), nullable=False),
         sa.Column("entered_by", sa.String(100)),
-        sa.Column("direct_organisation_id", sa.String(64)),
-        sa.Column("direct_offer_id", sa.String(128)),
+        sa.Column("direct_engagement", sa.JSON),
         sa.Column("correlation_id", sa.String(36), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
