@@ -7,14 +7,15 @@ postcode, age, level, languages) counts neither way: it is left out of the score
 Offers sharing no concern category are no candidates; neither are offers that fail a criterion
 the network made required, nor excluded organisations.
 
-Speed: `build_index` prepares a network's offers once (sets, a category index); `rank` scores
-only offers that share a category with a cheap loop, and writes explanations only for the
-candidates it returns.
+Speed: `build_index` prepares a network's offers once (numpy columns per criterion); `rank`
+scores every offer with vector operations and writes explanations only for the candidates it
+returns.
 """
 from __future__ import annotations
 
-import heapq
 from collections import Counter
+
+import numpy as np
 
 from netsterk.catalogue import CATALOGUE
 from netsterk.i18n import t
@@ -36,8 +37,10 @@ def category_label(code: str, lang: str) -> str:
 
 
 def build_index(offers: list[dict]) -> dict:
-    """Prepare offer views (domain.offer_view) for fast ranking; only active offers count."""
-    prepared, by_category = [], {}
+    """Prepare offer views (domain.offer_view) for fast ranking; only active offers count.
+    Besides the prepared dicts (for explanations) every criterion becomes a numpy column, so
+    scoring 10,000 offers is a handful of vector operations."""
+    prepared = []
     for offer in offers:
         if not offer.get("active", True):
             continue
@@ -47,11 +50,46 @@ def build_index(offers: list[dict]) -> dict:
         item["_hoods"] = frozenset(n.lower() for n in offer.get("neighbourhoods", []))
         item["_langs"] = frozenset(offer["languages"]) | frozenset(offer.get("staff_languages", []))
         item["_levels"] = frozenset(offer["school_levels"])
-        position = len(prepared)
         prepared.append(item)
-        for category in item["_cats"]:
-            by_category.setdefault(category, []).append(position)
-    return {"offers": prepared, "by_category": by_category}
+    n = len(prepared)
+
+    def column(values, dtype):
+        return np.fromiter(values, dtype=dtype, count=n)
+
+    def membership(key: str) -> dict:
+        out: dict[str, np.ndarray] = {}
+        for position, item in enumerate(prepared):
+            for value in item[key]:
+                out.setdefault(value, np.zeros(n, dtype=bool))[position] = True
+        return out
+
+    capacity = column((o["capacity"] for o in prepared), np.int64)
+    load = column((o["load"] for o in prepared), np.float64)
+    per = np.maximum(capacity, 1)
+    org_codes: dict[str, int] = {}
+    order = sorted(range(n), key=lambda p: (prepared[p]["organisation_name"], prepared[p]["offer_id"]))
+    name_rank = np.empty(n, dtype=np.int64)
+    name_rank[order] = np.arange(n)
+    return {
+        "offers": prepared,
+        "size": n,
+        "categories": membership("_cats"),
+        "postcodes": membership("_postcodes"),
+        "hoods": membership("_hoods"),
+        "languages": membership("_langs"),
+        "levels": membership("_levels"),
+        "everywhere": column((not o["_postcodes"] and not o["_hoods"] for o in prepared), bool),
+        "no_levels": column((not o["_levels"] for o in prepared), bool),
+        "min_age": column((o["min_age"] for o in prepared), np.int64),
+        "max_age": column((o["max_age"] for o in prepared), np.int64),
+        "free": column((o["free_places"] for o in prepared), np.int64),
+        "load": load,
+        "load_ok": load < per,
+        "load_share": np.maximum(0.0, 1.0 - load / per),
+        "org": column((org_codes.setdefault(o["organisation_id"], len(org_codes)) for o in prepared), np.int64),
+        "org_codes": org_codes,
+        "name_rank": name_rank,
+    }
 
 
 def _weights(request: dict, rules: dict) -> dict:
@@ -105,6 +143,33 @@ def _score(request: dict, offer: dict, weights: dict, required, wanted: int):
     return (100.0 * points / total if total else 0.0), None, outcomes
 
 
+def _columns(request: dict, index: dict) -> dict:
+    """criterion -> bool column for every criterion the request lets us judge (not categories)."""
+    n = index["size"]
+    none = np.zeros(n, dtype=bool)
+    out = {}
+    postcode, hood = request.get("postcode"), request.get("neighbourhood")
+    if postcode is not None or hood:
+        area = index["everywhere"].copy()
+        if postcode is not None:
+            area |= index["postcodes"].get(postcode, none)
+        if hood:
+            area |= index["hoods"].get(hood.lower(), none)
+        out["service_area"] = area
+    if request.get("age") is not None:
+        out["age"] = (index["min_age"] <= request["age"]) & (request["age"] <= index["max_age"])
+    if request.get("school_level") is not None:
+        out["school_level"] = index["no_levels"] | index["levels"].get(request["school_level"], none)
+    if request.get("languages"):
+        spoken = none.copy()
+        for code in request["languages"]:
+            spoken |= index["languages"].get(code, none)
+        out["languages"] = spoken
+    out["capacity"] = index["free"] > 0
+    out["load"] = index["load_ok"]
+    return out
+
+
 def rank(request: dict, index: dict, rules: dict | None = None, *,
          excluded: dict[str, str] | None = None) -> tuple[list[dict], dict]:
     """Candidates best first (at most rules.max_candidates), and a diagnosis of what kept
@@ -112,36 +177,54 @@ def rank(request: dict, index: dict, rules: dict | None = None, *,
     rules = rules or DEFAULT_RULES
     excluded = excluded or {}
     weights = _weights(request, rules)
-    required = rules["required"]
     wanted = len(request["categories"])
-    offers = index["offers"]
-    positions = set()
-    for category in request["categories"]:
-        positions.update(index["by_category"].get(category, ()))
-    diagnosis = {"considered": len(positions), "excluded": Counter(), "failed": Counter()}
-    scored = []
-    for position in positions:
-        offer = offers[position]
-        reason = excluded.get(offer["organisation_id"])
-        if reason is not None:
-            diagnosis["excluded"][reason] += 1
-            continue
-        score, failed, outcomes = _score(request, offer, weights, required, wanted)
-        if failed is not None:
-            diagnosis["failed"][failed] += 1
-            continue
-        if score < rules["min_score"]:
-            for name, ok in outcomes.items():
-                if not ok:
-                    diagnosis["failed"][name] += 1
-            continue
-        scored.append((-round(score, 1), -offer["free_places"], offer["load"],
-                       offer["organisation_name"], offer["offer_id"], position))
-    best = heapq.nsmallest(rules["max_candidates"], scored)
-    candidates = []
-    previous = None
-    for number, entry in enumerate(best, start=1):
-        candidate = describe(request, offers[entry[-1]], weights, number, previous)
+    n = index["size"]
+    shared = np.zeros(n, dtype=np.int64)
+    for category in set(request["categories"]):
+        if category in index["categories"]:
+            shared += index["categories"][category]
+    considered = shared > 0
+    diagnosis = {"considered": int(considered.sum()), "excluded": Counter(), "failed": Counter()}
+    eligible = considered.copy()
+    if excluded:
+        by_reason: dict[str, list[int]] = {}
+        for org_id, reason in excluded.items():
+            if org_id in index["org_codes"]:
+                by_reason.setdefault(reason, []).append(index["org_codes"][org_id])
+        for reason, codes in by_reason.items():
+            hit = considered & np.isin(index["org"], codes)
+            if hit.any():
+                diagnosis["excluded"][reason] += int((hit & eligible).sum())
+                eligible &= ~hit
+    columns = _columns(request, index)
+    for name in rules["required"]:
+        if name in columns:
+            failing = eligible & ~columns[name]
+            if failing.any():
+                diagnosis["failed"][name] += int(failing.sum())
+                eligible &= ~failing
+    points = weights["categories"] * shared / wanted
+    total = weights["categories"]
+    for name, ok in columns.items():
+        total += weights[name]
+        points = points + (weights[name] * index["load_share"] if name == "load" else weights[name] * ok)
+    score = np.round(100.0 * points / total, 1) if total else np.zeros(n)
+    if rules["min_score"]:
+        low = eligible & (score < rules["min_score"])
+        for name, ok in columns.items():
+            count = int((low & ~ok).sum())
+            if count:
+                diagnosis["failed"][name] += count
+        eligible &= ~low
+    positions = np.flatnonzero(eligible)
+    if positions.size == 0:
+        return [], diagnosis
+    order = np.lexsort((index["name_rank"][positions], index["load"][positions],
+                        -index["free"][positions], -score[positions]))
+    best = positions[order[:rules["max_candidates"]]]
+    candidates, previous = [], None
+    for number, position in enumerate(best, start=1):
+        candidate = describe(request, index["offers"][int(position)], weights, number, previous)
         candidates.append(candidate)
         previous = candidate
     return candidates, diagnosis
