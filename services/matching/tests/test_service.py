@@ -205,3 +205,21 @@ def test_hsds_read_api_pages_without_staff(matching):
     one = matching.hsds_read("mechelen", "services", page["contents"][0]["id"])
     assert one["id"] == page["contents"][0]["id"]
     assert matching.hsds_read("mechelen", "services", "nope") is None
+
+
+def test_reporting_counts_the_gaps_matching_records(run_service, matching, amqp_uri):
+    from services.reporting.service import ReportingService
+
+    run_service(ReportingService)
+    matching.import_directory("mechelen", demo.ORGANISATIONS)
+    assert matching.rank_offers(request(categories=["housing"], referral_id="r-g1", age=17)) == []
+    assert matching.rank_offers(request(categories=["housing", "leisure"], postcode="9000",
+                                        referral_id="r-g2", age=8,
+                                        exclude_organisation_ids=["jam", "jeugdhuis-borre"])) == []
+
+    def counted():
+        counts = amqp.rpc_call(amqp_uri, "reporting", "gap_counts", "mechelen", timeout=10)
+        return counts if counts["total"] == 2 else None
+    counts = wait_until(counted, timeout=30, what="reporting's gap counts")
+    assert counts["by_reason"] == {"already_engaged": 1, "no_offer": 1}
+    assert counts["by_category"] == {"housing": 2, "leisure": 1}
