@@ -282,6 +282,10 @@ def drive_batch_and_check(settings, stack) -> None:
     assert sum(starts) == BATCH and all(starts), starts
     updates = per_replica("bridge", "netsterk_workflow_updates_total", outcome="ok")
     assert sum(updates) >= 2 * BATCH and all(updates), updates
+    print("split per replica:", {"intake submits": submits, "intake events published": published,
+                                 "matching rank_offers": ranked, "notifications send_email": sent,
+                                 "mails sent": mailed, "reporting submitted applied": received,
+                                 "bridge workflow starts": starts, "bridge workflow updates": updates})
     activity_work = [by_process[f"worker.{i}"]["published"] + by_process[f"worker.{i}"]["rpc_client"]
                      for i in range(1, REPLICAS + 1)]
     assert all(activity_work), activity_work
