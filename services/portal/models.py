@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, String
+from sqlalchemy import JSON, Boolean, DateTime, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from netsterk.db import ProcessedMessageMixin, utcnow
@@ -29,7 +29,8 @@ class User(Base):
 
 
 class Task(Base):
-    """One referral as the coordinator inbox sees it: fed by referral_state_changed events."""
+    """One referral as the coordinator inbox sees it: fed by the workflow's events. No personal
+    data: reference, network, state, categories, urgency and deadlines only."""
     __tablename__ = "task"
 
     referral_id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -39,6 +40,14 @@ class Task(Base):
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     categories: Mapped[list] = mapped_column(JSON, default=list)
+    # fed by referral_task_updated too (0002): every running timer, the passed ones still waiting
+    # for a human, what needs the coordinator, and the event order (revision)
+    urgency: Mapped[str] = mapped_column(String(8), default="normal")
+    deadlines: Mapped[dict] = mapped_column(JSON, default=dict)
+    overdue: Mapped[dict] = mapped_column(JSON, default=dict)
+    attention: Mapped[list] = mapped_column(JSON, default=list)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    anonymised: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class ProcessedMessage(ProcessedMessageMixin, Base):

@@ -7,7 +7,9 @@ from nameko.rpc import RpcProxy
 from netsterk.nameko_support import event_handler, rpc  # quorum-capable
 from nameko.web.handlers import http
 
-from netsterk.contracts import BRIDGE, PORTAL, REFERRAL_STATE_CHANGED, WORKFLOW
+from netsterk.contracts import (
+    BRIDGE, PORTAL, REFERRAL_ANONYMISE, REFERRAL_STATE_CHANGED, REFERRAL_TASK_UPDATED, WORKFLOW,
+)
 from netsterk.db import session_scope
 from netsterk.nameko_support import Database, consume_once, health_report, http_health
 from services.portal import auth, directory, tasks, web
@@ -16,6 +18,7 @@ from services.portal.models import ProcessedMessage
 
 REFERRAL = "/referrals/<string:referral_id>"
 ENGAGEMENT = "/engagements/<string:referral_id>/<string:token>"
+INFORMATION = "/information/<string:referral_id>/<string:token>"
 
 
 class PortalService:
@@ -48,6 +51,16 @@ class PortalService:
     def on_referral_state_changed(self, body):
         consume_once(self, consumer="portal.on_referral_state_changed", body=body,
                      apply=tasks.apply_state_changed, processed_model=ProcessedMessage)
+
+    @event_handler(WORKFLOW, REFERRAL_TASK_UPDATED)
+    def on_referral_task_updated(self, body):
+        consume_once(self, consumer="portal.on_referral_task_updated", body=body,
+                     apply=tasks.apply_state_changed, processed_model=ProcessedMessage)
+
+    @event_handler(WORKFLOW, REFERRAL_ANONYMISE)
+    def on_referral_anonymise(self, body):
+        consume_once(self, consumer="portal.on_referral_anonymise", body=body,
+                     apply=tasks.apply_anonymise, processed_model=ProcessedMessage)
 
     # --- staff pages ---
     @http("GET", "/login")
@@ -90,6 +103,23 @@ class PortalService:
     @http("POST", ENGAGEMENT + "/feedback")
     def engagement_feedback(self, request, referral_id, token):
         return web.engagement_feedback(self, request, referral_id=referral_id, token=token)
+
+    @http("POST", ENGAGEMENT + "/help")
+    def engagement_help(self, request, referral_id, token):
+        return web.engagement_help(self, request, referral_id=referral_id, token=token)
+
+    @http("POST", ENGAGEMENT + "/end")
+    def engagement_end(self, request, referral_id, token):
+        return web.engagement_end(self, request, referral_id=referral_id, token=token)
+
+    # --- the reporter's answer to a question (no login; the token is the key) ---
+    @http("GET", INFORMATION)
+    def information(self, request, referral_id, token):
+        return web.information(self, request, referral_id=referral_id, token=token)
+
+    @http("POST", INFORMATION)
+    def information_answer(self, request, referral_id, token):
+        return web.information_answer(self, request, referral_id=referral_id, token=token)
 
     # --- reports (issue 8): the analyst area, protected figures only ---
     @http("GET", "/reports")

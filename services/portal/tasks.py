@@ -1,4 +1,6 @@
-"""The coordinator inbox: a read model of referral states, fed by referral_state_changed."""
+"""The coordinator inbox: a read model of referrals, fed only by the workflow's events
+(`referral_state_changed`, `referral_task_updated`, `referral_anonymise`), never by asking every
+workflow. It holds no personal data: reference, network, state, categories, urgency, deadlines."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -9,9 +11,11 @@ from sqlalchemy.orm import Session
 from netsterk.contracts import FINAL_STATES, STATES
 from services.portal.models import Task
 
+URGENCIES = ("normal", "urgent")
+
 
 class TaskEventError(ValueError):
-    """A referral_state_changed payload the read model cannot use."""
+    """A workflow event payload the read model cannot use."""
 
 
 def parse_time(value) -> datetime | None:
@@ -34,47 +38,123 @@ def as_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
+def _times(payload: dict, key: str) -> dict:
+    value = payload.get(key) or {}
+    if not isinstance(value, dict):
+        raise TaskEventError(f"{key} must be an object of name: ISO time")
+    return {str(name): as_utc(parse_time(at)).isoformat() for name, at in value.items()}
+
+
+def _attention(payload: dict) -> list:
+    value = payload.get("attention") or []
+    if not isinstance(value, list) or not all(isinstance(a, dict) and a.get("kind") for a in value):
+        raise TaskEventError("attention must be a list of {kind, reason, at}")
+    return [{"kind": str(a["kind"])[:64], "reason": str(a.get("reason") or "")[:300],
+             "at": str(a.get("at") or "")} for a in value]
+
+
 def apply_state_changed(session: Session, envelope: dict) -> Task:
-    """Upsert the task of one referral; an event older than the stored one changes nothing."""
+    """Upsert the task of one referral from `referral_state_changed` or `referral_task_updated`
+    (the state is `to_state` or `state`). An event older than the stored one changes nothing:
+    by `revision` when the workflow sends it, else by time."""
     payload = envelope["payload"]
-    missing = [k for k in ("referral_id", "ref", "network", "to_state", "at") if not payload.get(k)]
+    state = payload.get("to_state") or payload.get("state")
+    missing = [k for k in ("referral_id", "ref", "network", "at") if not payload.get(k)]
+    if not state:
+        missing.append("to_state")
     if missing:
-        raise TaskEventError(f"referral_state_changed misses {', '.join(missing)}")
-    if payload["to_state"] not in STATES:
-        raise TaskEventError(f"unknown state {payload['to_state']!r}")
+        raise TaskEventError(f"{envelope.get('type') or 'event'} misses {', '.join(missing)}")
+    if state not in STATES:
+        raise TaskEventError(f"unknown state {state!r}")
     at = parse_time(payload["at"])
     due_at = parse_time(payload.get("due_at"))
+    revision = payload.get("revision")
+    if revision is not None and (not isinstance(revision, int) or isinstance(revision, bool)):
+        raise TaskEventError("revision must be a whole number")
     categories = payload.get("categories") or []
     if not isinstance(categories, list):
         raise TaskEventError("categories must be a list")
+    urgency = payload.get("urgency") or "normal"
+    if urgency not in URGENCIES:
+        raise TaskEventError(f"urgency must be one of {', '.join(URGENCIES)}")
+    deadlines, overdue, attention = _times(payload, "deadlines"), _times(payload, "overdue"), _attention(payload)
     task = session.get(Task, payload["referral_id"])
-    if task is not None and as_utc(task.updated_at) > at:
-        return task
+    if task is not None:
+        if task.anonymised:
+            return task
+        if revision is not None and task.revision:
+            if task.revision >= revision:
+                return task
+        elif as_utc(task.updated_at) > at:
+            return task
     if task is None:
         task = Task(referral_id=payload["referral_id"])
         session.add(task)
-    task.ref, task.network, task.state = payload["ref"], payload["network"], payload["to_state"]
-    task.due_at, task.updated_at, task.categories = due_at, at, [str(c) for c in categories]
+    task.ref, task.network, task.state = payload["ref"], payload["network"], state
+    task.due_at, task.updated_at = due_at, at
+    task.categories = [str(c) for c in categories] or list(task.categories or [])
+    task.urgency, task.deadlines, task.overdue, task.attention = urgency, deadlines, overdue, attention
+    task.revision = revision or task.revision or 0
     session.flush()
     return task
 
 
-def _sort_key(task: Task):
-    closed = task.state in FINAL_STATES
+def apply_anonymise(session: Session, envelope: dict) -> Task | None:
+    """`referral_anonymise`: the task keeps no personal data, but is marked and its free texts
+    (attention reasons) dropped; later events of the referral change nothing. Idempotent."""
+    payload = envelope["payload"]
+    if not payload.get("referral_id"):
+        raise TaskEventError("referral_anonymise misses referral_id")
+    task = session.get(Task, payload["referral_id"])
+    if task is None:
+        return None
+    task.anonymised = True
+    task.attention, task.deadlines, task.overdue, task.due_at = [], {}, {}, None
+    session.flush()
+    return task
+
+
+def is_overdue(task: dict, now: datetime | None = None) -> bool:
+    if not task["open"]:
+        return False
+    now = now or datetime.now(timezone.utc)
+    due = parse_time(task["due_at"])
+    return bool(task["overdue"]) or (due is not None and due < now)
+
+
+def _sort_key(task: dict):
+    due = parse_time(task["due_at"])
+    return (not task["open"], not task["is_overdue"], not task["attention"], due is None,
+            due or datetime.min.replace(tzinfo=timezone.utc), -parse_time(task["updated_at"]).timestamp())
+
+
+def inbox(session: Session, network: str, *, state: str | None = None, urgency: str | None = None,
+          only_overdue: bool = False, only_open: bool = False, now: datetime | None = None) -> list[dict]:
+    """The network's referrals, filtered; overdue and attention first, then the soonest due;
+    closed ones last. Filters run in the database (network, state, urgency) or on the rows."""
+    query = select(Task).where(Task.network == network)
+    if state:
+        query = query.where(Task.state == state)
+    if urgency:
+        query = query.where(Task.urgency == urgency)
+    rows = [task_dict(t, now=now) for t in session.scalars(query)]
+    if only_open:
+        rows = [r for r in rows if r["open"]]
+    if only_overdue:
+        rows = [r for r in rows if r["is_overdue"]]
+    return sorted(rows, key=_sort_key)
+
+
+def task_dict(task: Task, now: datetime | None = None) -> dict:
     due = as_utc(task.due_at)
-    return (closed, due is None, due or datetime.min.replace(tzinfo=timezone.utc),
-            -as_utc(task.updated_at).timestamp())
-
-
-def inbox(session: Session, network: str) -> list[Task]:
-    """The network's referrals: open ones first, soonest deadline first; then closed ones."""
-    tasks = session.scalars(select(Task).where(Task.network == network)).all()
-    return sorted(tasks, key=_sort_key)
-
-
-def task_dict(task: Task) -> dict:
-    due = as_utc(task.due_at)
-    return {"referral_id": task.referral_id, "ref": task.ref, "network": task.network,
-            "state": task.state, "open": task.state not in FINAL_STATES,
-            "due_at": due.isoformat() if due else None,
-            "updated_at": as_utc(task.updated_at).isoformat(), "categories": list(task.categories or [])}
+    row = {"referral_id": task.referral_id, "ref": task.ref, "network": task.network,
+           "state": task.state, "open": task.state not in FINAL_STATES,
+           "due_at": due.isoformat() if due else None,
+           "updated_at": as_utc(task.updated_at).isoformat(), "categories": list(task.categories or []),
+           "urgency": task.urgency or "normal", "deadlines": dict(task.deadlines or {}),
+           "overdue": dict(task.overdue or {}), "attention": list(task.attention or []),
+           "anonymised": bool(task.anonymised)}
+    if not row["open"]:
+        row["deadlines"], row["overdue"], row["attention"] = {}, {}, []
+    row["is_overdue"] = is_overdue(row, now)
+    return row

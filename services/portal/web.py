@@ -13,6 +13,9 @@ from nameko.exceptions import RemoteError, UnknownService
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
+from sqlalchemy import or_, select
+
+from netsterk.contracts import STATES
 from netsterk.db import session_scope
 from netsterk.i18n import both
 from netsterk.logging import get_logger, log_context
@@ -91,6 +94,9 @@ def call_bridge(service, method: str, *args):
             raise Refused(422, exc.value or both("portal.error.remote")) from exc
         if exc.exc_type == "UnknownReferral":
             raise Refused(404, both("portal.error.not_found")) from exc
+        if exc.exc_type == "TemporalUnavailable":
+            log.warning("temporal_unavailable", method=method)
+            raise Refused(503, both("portal.error.unavailable")) from exc
         log.warning("bridge_error", method=method, exc_type=exc.exc_type)
         raise Refused(502, both("portal.error.remote")) from exc
     except UnknownService as exc:
@@ -206,12 +212,34 @@ def logout(service, request) -> Response:
     return response
 
 
+def inbox_filters(user: User, args) -> dict:
+    """`?network=&state=&urgency=&overdue=1&open=1`; a coordinator sees only their network."""
+    network = (args.get("network") or user.network).strip()
+    if network != user.network:
+        raise Refused(403, both("portal.forbidden"))
+    state = args.get("state") or None
+    if state is not None and state not in STATES:
+        raise Refused(422, both("field.invalid_choice", choices=", ".join(STATES)))
+    urgency = args.get("urgency") or None
+    if urgency is not None and urgency not in tasks.URGENCIES:
+        raise Refused(422, both("field.invalid_choice", choices=", ".join(tasks.URGENCIES)))
+    return {"network": network, "state": state, "urgency": urgency,
+            "only_overdue": args.get("overdue") in ("1", "true", "on"),
+            "only_open": args.get("open") in ("1", "true", "on")}
+
+
+def _inbox_rows(service, filters: dict) -> list[dict]:
+    with session_scope(service.db) as session:
+        return tasks.inbox(session, filters["network"], state=filters["state"],
+                           urgency=filters["urgency"], only_overdue=filters["only_overdue"],
+                           only_open=filters["only_open"])
+
+
 @html_page
 def inbox(service, request) -> Response:
     user = require_coordinator(session_user(service, request))
-    with session_scope(service.db) as session:
-        rows = [tasks.task_dict(t) for t in tasks.inbox(session, user.network)]
-    return html_response(pages.inbox_page(user, rows))
+    filters = inbox_filters(user, request.args)
+    return html_response(pages.inbox_page(user, _inbox_rows(service, filters), filters))
 
 
 @html_page
@@ -223,15 +251,30 @@ def referral_detail(service, request, referral_id: str) -> Response:
     return html_response(pages.detail_page(user, snapshot))
 
 
+def resolve_target(service, user: User, args: dict) -> dict:
+    """mark_duplicate names the other referral by reference (or id): find it in the user's
+    network through the read model; the bridge checks again that it exists and is open."""
+    if "target_referral_id" not in args:
+        return args
+    target = args["target_referral_id"].strip()
+    with session_scope(service.db) as session:
+        task = session.scalars(select(Task).where(
+            Task.network == user.network, or_(Task.ref == target, Task.referral_id == target))).first()
+        if task is None:
+            raise schemas.ActionError("target", both("portal.error.unknown_target"))
+        return dict(args, target_referral_id=task.referral_id)
+
+
 @html_page
 def referral_action(service, request, referral_id: str, action: str) -> Response:
     user = require_coordinator(session_user(service, request))
     snapshot = network_snapshot(service, user, referral_id)
     values = schemas.form_data(request.form)
     try:
-        args = schemas.coordinator_args(action, values, user.username)
+        args = resolve_target(service, user, schemas.coordinator_args(action, values, user.username))
+        command = schemas.command_id(values.get("command_id"))
         with log_context(network=user.network, referral_ref=snapshot.get("ref")):
-            call_bridge(service, "act", referral_id, action, args)
+            call_bridge(service, "act", referral_id, action, args, command)
             log.info("action_done", action=action)
     except schemas.ActionError as error:
         return html_response(pages.detail_page(user, snapshot, error=error.message, values=values), status=422)
@@ -264,9 +307,11 @@ def _partner_act(service, request, referral_id: str, token: str, action: str, bu
     snapshot, found = _engagement(service, referral_id, token)
     by = found.get("organisation_name") or "partner"
     try:
-        args = build(schemas.form_data(request.form), found["token"], by)
+        values = schemas.form_data(request.form)
+        args = build(values, found["token"], by)
+        command = schemas.command_id(values.get("command_id"))
         with log_context(network=snapshot.get("network"), referral_ref=snapshot.get("ref")):
-            call_bridge(service, "act", referral_id, action, args)
+            call_bridge(service, "act", referral_id, action, args, command)
             log.info("partner_action_done", action=action)
     except (schemas.ActionError, Refused) as error:
         if isinstance(error, Refused) and error.status != 422:
@@ -291,13 +336,59 @@ def engagement_feedback(service, request, referral_id: str, token: str) -> Respo
                         lambda args: both("portal.engagement.feedback_sent"))
 
 
+@html_page
+def engagement_help(service, request, referral_id: str, token: str) -> Response:
+    return _partner_act(service, request, referral_id, token, "ask_help", schemas.help_args,
+                        lambda args: both("portal.engagement.help_sent"))
+
+
+@html_page
+def engagement_end(service, request, referral_id: str, token: str) -> Response:
+    return _partner_act(service, request, referral_id, token, "report_end", schemas.end_args,
+                        lambda args: both("portal.engagement.end_sent"))
+
+
+# --- the reporter's link page: answer a question (the token is the key) --------------------
+
+def _question(service, referral_id: str, token: str) -> dict:
+    try:
+        return call_bridge(service, "get_question", referral_id, token)
+    except Refused as refused:
+        if refused.status in (404, 422):
+            raise Refused(404, both("portal.information.invalid")) from refused
+        raise
+
+
+@html_page
+def information(service, request, referral_id: str, token: str) -> Response:
+    return html_response(pages.information_page(_question(service, referral_id, token), token))
+
+
+@html_page
+def information_answer(service, request, referral_id: str, token: str) -> Response:
+    question = _question(service, referral_id, token)
+    values = schemas.form_data(request.form)
+    try:
+        args = schemas.answer_args(values, token)
+        command = schemas.command_id(values.get("command_id"))
+        call_bridge(service, "act", referral_id, "answer_information", args, command)
+    except (schemas.ActionError, Refused) as error:
+        if isinstance(error, Refused) and error.status != 422:
+            raise
+        return html_response(pages.information_page(question, token, error=error.message,
+                                                    answer=values.get("answer") or ""), status=422)
+    log.info("information_answered")
+    return html_response(pages.confirmation_page(
+        both("portal.information.title", ref=question.get("ref", "")),
+        both("portal.information.thanks"), None))
+
+
 # --- JSON API ------------------------------------------------------------------------------
 
 @api
 def api_tasks(service, request) -> Response:
     user = require_coordinator(api_user(service, request))
-    with session_scope(service.db) as session:
-        return json_response([tasks.task_dict(t) for t in tasks.inbox(session, user.network)])
+    return json_response(_inbox_rows(service, inbox_filters(user, request.args)))
 
 
 @api
@@ -313,11 +404,18 @@ def api_action(service, request, referral_id: str, action: str) -> Response:
         data = json.loads(request.get_data(as_text=True) or "{}")
     except ValueError:
         return json_response({"error": both("portal.error.invalid_json")}, status=422)
+    command = request.headers.get("Idempotency-Key")
     if isinstance(data, dict) and isinstance(data.get("args"), dict):
+        command = data.get("command_id") or command
         data = data["args"]
+    elif isinstance(data, dict) and "command_id" in data:
+        data = dict(data)
+        command = data.pop("command_id") or command
     args = schemas.coordinator_args(action, data, user.username)
+    command = schemas.command_id(command)
     snapshot = network_snapshot(service, user, referral_id)
+    args = resolve_target(service, user, args)
     with log_context(network=user.network, referral_ref=snapshot.get("ref")):
-        result = call_bridge(service, "act", referral_id, action, args)
+        result = call_bridge(service, "act", referral_id, action, args, command)
         log.info("action_done", action=action, via="api")
     return json_response({"result": result})

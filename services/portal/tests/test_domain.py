@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import sessionmaker
 
+from datetime import datetime, timezone
+
 from netsterk.db import make_engine, session_scope
 from netsterk.envelope import make_envelope
 from services.portal import auth, schemas, tasks
@@ -118,7 +120,7 @@ def test_inbox_orders_open_by_deadline_then_closed_and_filters_network(db):
         tasks.apply_state_changed(session, state_changed("other", "triage", "2026-03-02T09:00:00Z",
                                                          network="kiel", due_at="2026-03-01T09:00:00Z"))
     with session_scope(db) as session:
-        rows = [tasks.task_dict(t) for t in tasks.inbox(session, "mechelen")]
+        rows = tasks.inbox(session, "mechelen", now=datetime(2026, 3, 2, 12, tzinfo=timezone.utc))
     assert [r["referral_id"] for r in rows] == ["soon", "late", "nodue", "done"]
     assert rows[0]["due_at"] == "2026-03-03T09:00:00+00:00" and rows[0]["open"]
     assert not rows[-1]["open"]
@@ -159,9 +161,104 @@ def test_coordinator_args_set_by_from_the_user_and_validate():
 def test_partner_args():
     assert schemas.respond_args({"accept": "1"}, "tok", "Arktos") == {
         "token": "tok", "accept": True, "by": "Arktos", "reason": ""}
+    assert schemas.respond_args({"accept": "0", "reason": "no_capacity"}, "tok", "Arktos") == {
+        "token": "tok", "accept": False, "by": "Arktos", "reason": "no_capacity", "note": ""}
     with pytest.raises(schemas.ActionError, match="reason"):
-        schemas.respond_args({"accept": "0", "reason": " "}, "tok", "Arktos")
+        schemas.respond_args({"accept": "0", "reason": "busy"}, "tok", "Arktos")
+    with pytest.raises(schemas.ActionError, match="note"):
+        schemas.respond_args({"accept": "0", "reason": "other", "note": " "}, "tok", "Arktos")
+    assert schemas.end_args({"outcome": "goal_reached", "text": "klaar"}, "tok", "Arktos")["outcome"] == "goal_reached"
+    with pytest.raises(schemas.ActionError, match="outcome"):
+        schemas.end_args({"outcome": "done", "text": "klaar"}, "tok", "Arktos")
+    assert schemas.help_args({"text": "hulp"}, "tok", "Arktos") == {"token": "tok", "by": "Arktos", "text": "hulp"}
+    assert schemas.answer_args({"answer": " 4B "}, "t") == {"token": "t", "by": "reporter", "answer": "4B",
+                                                           "channel": "link"}
     with pytest.raises(schemas.ActionError, match="accept"):
         schemas.respond_args({"accept": "misschien"}, "tok", "Arktos")
     with pytest.raises(schemas.ActionError, match="text"):
         schemas.feedback_args({"text": ""}, "tok", "Arktos")
+
+
+def test_every_coordinator_action_builds_its_arguments():
+    by = "coord"
+    built = {
+        "complete_draft": {"school_efforts_done": "1", "summary": "belde 3x"},
+        "ask_information": {"question": "Welke klas?"},
+        "redirect": {"to_service": "CAW", "reason": "huisvesting"},
+        "mark_duplicate": {"target": "NS-2026-000001", "reason": "zelfde"},
+        "extend_deadline": {"deadline": "triage", "working_days": "3", "reason": "CLB"},
+        "acknowledge": {},
+        "withdraw": {"reason": "ingetrokken"},
+        "close": {"re_engaged": "partly", "what_was_done": "NAFT-traject"},
+    }
+    assert schemas.coordinator_args("complete_draft", built["complete_draft"], by)["school_efforts_done"] is True
+    assert schemas.coordinator_args("extend_deadline", built["extend_deadline"], by)["working_days"] == 3
+    assert schemas.coordinator_args("mark_duplicate", built["mark_duplicate"], by)["target_referral_id"] == "NS-2026-000001"
+    for action, data in built.items():
+        assert schemas.coordinator_args(action, data, by)["by"] == by
+    for action, data, field in [("extend_deadline", {"deadline": "triage", "working_days": "99", "reason": "x"}, "working_days"),
+                                ("close", {"re_engaged": "maybe", "what_was_done": "x"}, "re_engaged"),
+                                ("close", {"outcome": "resolved"}, "re_engaged"),
+                                ("redirect", {"reason": "x"}, "to_service")]:
+        with pytest.raises(schemas.ActionError) as error:
+            schemas.coordinator_args(action, data, by)
+        assert error.value.field == field
+    assert schemas.command_id("a1b2-c3") == "a1b2-c3" and schemas.command_id("") is None
+    with pytest.raises(schemas.ActionError, match="command_id"):
+        schemas.command_id("no spaces!")
+
+
+def task_updated(referral_id, state, at, revision, **extra):
+    payload = {"referral_id": referral_id, "ref": f"REF-{referral_id}", "network": "mechelen",
+               "state": state, "at": at, "revision": revision, "urgency": "normal",
+               "categories": ["truancy"], "due_at": None, "deadlines": {}, "overdue": {}, "attention": []}
+    payload.update(extra)
+    return make_envelope("referral_task_updated", payload, network="mechelen", referral_ref=payload["ref"])
+
+
+def test_task_updates_keep_deadlines_overdue_attention_in_revision_order(db):
+    with session_scope(db) as session:
+        tasks.apply_state_changed(session, task_updated(
+            "r1", "triage", "2026-03-02T09:00:00Z", 2, urgency="urgent", due_at="2026-03-03T09:00:00Z",
+            deadlines={"triage": "2026-03-03T09:00:00Z"}))
+        tasks.apply_state_changed(session, task_updated(
+            "r1", "triage", "2026-03-03T09:00:00Z", 3, urgency="urgent", deadlines={},
+            overdue={"triage": "2026-03-03T09:00:00Z"},
+            attention=[{"kind": "escalation", "reason": "triage deadline passed", "at": "2026-03-03T09:00:00Z"}]))
+        # an older event (revision 1) arriving late changes nothing, even with the same time
+        tasks.apply_state_changed(session, task_updated("r1", "draft", "2026-03-03T09:00:00Z", 1))
+        tasks.apply_state_changed(session, task_updated("r2", "matching", "2026-03-02T09:00:00Z", 1,
+                                                        urgency="normal"))
+    now = datetime(2026, 3, 4, tzinfo=timezone.utc)
+    with session_scope(db) as session:
+        [row] = tasks.inbox(session, "mechelen", urgency="urgent", now=now)
+        assert row["state"] == "triage" and row["is_overdue"] and row["urgency"] == "urgent"
+        assert row["overdue"] == {"triage": "2026-03-03T09:00:00+00:00"} and row["deadlines"] == {}
+        assert row["attention"][0]["kind"] == "escalation"
+        assert [r["referral_id"] for r in tasks.inbox(session, "mechelen", state="matching", now=now)] == ["r2"]
+        assert [r["referral_id"] for r in tasks.inbox(session, "mechelen", only_overdue=True, now=now)] == ["r1"]
+        assert tasks.inbox(session, "kiel", now=now) == []
+    with pytest.raises(tasks.TaskEventError, match="urgency"):
+        with session_scope(db) as session:
+            tasks.apply_state_changed(session, task_updated("r3", "triage", "2026-03-02T09:00:00Z", 1,
+                                                            urgency="asap"))
+
+
+def test_anonymise_marks_the_task_and_is_idempotent(db):
+    with session_scope(db) as session:
+        tasks.apply_state_changed(session, task_updated(
+            "r1", "closed", "2026-03-02T09:00:00Z", 5, deadlines={"retention": "2028-03-02T09:00:00Z"},
+            attention=[{"kind": "ready_to_close", "reason": "every partner reported the end"}]))
+    event = make_envelope("referral_anonymise", {"referral_id": "r1", "ref": "REF-r1", "network": "mechelen"})
+    for _ in range(2):
+        with session_scope(db) as session:
+            tasks.apply_anonymise(session, event)
+    with session_scope(db) as session:
+        task = session.get(Task, "r1")
+        assert task.anonymised and task.attention == [] and task.deadlines == {}
+        assert (task.ref, task.state, task.categories) == ("REF-r1", "closed", ["truancy"])
+        # a late event of the referral does not bring anything back
+        tasks.apply_state_changed(session, task_updated("r1", "closed", "2026-03-03T09:00:00Z", 9,
+                                                        attention=[{"kind": "escalation", "reason": "x"}]))
+        assert session.get(Task, "r1").attention == []
+        assert tasks.apply_anonymise(session, make_envelope("referral_anonymise", {"referral_id": "nope"})) is None

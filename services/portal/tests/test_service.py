@@ -46,6 +46,8 @@ def snapshot(referral_id, ref, network, state, allowed):
 
 REFERRALS: dict[str, dict] = {}
 CALLS: list[tuple[str, str, dict]] = []
+COMMANDS: dict[str, dict] = {}      # command_id -> result (the bridge's update id dedupe)
+QUESTIONS: dict[tuple[str, str], dict] = {}
 
 
 class FakeWorkflowBridge:
@@ -63,7 +65,21 @@ class FakeWorkflowBridge:
         return REFERRALS[referral_id]
 
     @rpc
-    def act(self, referral_id, action, args):
+    def get_question(self, referral_id, token):
+        if (referral_id, token) not in QUESTIONS:
+            raise InvalidAction("this link is not valid (any more): no open question")
+        return QUESTIONS[(referral_id, token)]
+
+    @rpc
+    def act(self, referral_id, action, args, command_id=None):
+        if command_id in COMMANDS:
+            return COMMANDS[command_id]
+        result = self._act(referral_id, action, args)
+        if command_id:
+            COMMANDS[command_id] = result
+        return result
+
+    def _act(self, referral_id, action, args):
         referral = REFERRALS.get(referral_id)
         if referral is None:
             raise UnknownReferral(f"no referral {referral_id}")
@@ -89,11 +105,19 @@ class FakeWorkflowBridge:
             if engagement is None or engagement["status"] != "proposed":
                 raise InvalidAction("this engagement was already answered")
             engagement["status"] = "accepted" if args["accept"] else "declined"
+            engagement["reason"] = args["reason"] or None
             referral["state"] = "in_progress" if args["accept"] else "matching"
             referral["allowed_actions"] = ["submit_feedback", "close"]
         elif action == "submit_feedback":
             referral["feedback"].append({"by": args["by"], "at": "2026-03-05T10:00:00+00:00",
                                          "text": args["text"]})
+        elif action in ("ask_help", "report_end"):
+            referral["feedback"].append({"by": args["by"], "at": "2026-03-05T10:00:00+00:00",
+                                         "text": args["text"], "kind": action})
+        elif action == "answer_information":
+            QUESTIONS.pop((referral_id, args["token"]), None)
+        elif action == "extend_deadline":
+            referral.setdefault("log", []).append({"action": action, "by": args["by"]})
         elif action == "close":
             referral["state"] = "closed"
             referral["allowed_actions"] = []
@@ -104,6 +128,8 @@ class FakeWorkflowBridge:
 def bridge(settings_env):
     REFERRALS.clear()
     CALLS.clear()
+    COMMANDS.clear()
+    QUESTIONS.clear()
     REFERRALS["r-m1"] = snapshot("r-m1", "MCH-2026-0001", "mechelen", "triage", ["triage", "close"])
     REFERRALS["r-k1"] = snapshot("r-k1", "KIEL-2026-0001", "kiel", "triage", ["triage", "close"])
     container = ServiceContainer(FakeWorkflowBridge, {"AMQP_URI": settings_env.amqp_uri,
@@ -263,7 +289,8 @@ def test_json_api(portal, bridge):
 
     assert requests.get(url, auth=auth, timeout=10).json()["state"] == "triage"
     REFERRALS["r-m1"]["allowed_actions"] = ["triage"]
-    refused = requests.post(f"{url}/actions/close", json={"outcome": "geen"}, auth=auth, timeout=10)
+    refused = requests.post(f"{url}/actions/close", json={"re_engaged": "no", "what_was_done": "geen"},
+                            auth=auth, timeout=10)
     assert refused.status_code == 422 and refused.json() == {"error": "close is not allowed in state triage"}
     invalid = requests.post(f"{url}/actions/triage", json={"decision": "maybe"}, auth=auth, timeout=10)
     assert invalid.status_code == 422 and invalid.json()["field"] == "decision"
@@ -297,12 +324,16 @@ def test_partner_accepts_and_gives_feedback(portal, bridge):
     assert 'name="accept" value="1"' in page.text
 
     declined_without_reason = requests.post(f"{page_url}/respond", data={"accept": "0"}, timeout=10)
-    assert declined_without_reason.status_code == 422 and "verplicht" in declined_without_reason.text
+    assert declined_without_reason.status_code == 422 and "Kies een van: no_capacity" in declined_without_reason.text
+    other_without_note = requests.post(f"{page_url}/respond", data={"accept": "0", "reason": "other"}, timeout=10)
+    assert other_without_note.status_code == 422 and "verplicht" in other_without_note.text
+    assert '<option value="family_unreachable">Gezin onbereikbaar / Family unreachable</option>' in page.text
 
     accepted = requests.post(f"{page_url}/respond", data={"accept": "1"}, timeout=10)
     assert accepted.status_code == 200 and "u hebt de vraag aanvaard" in accepted.text
     assert CALLS[-1] == ("r-m1", "partner_respond", {"token": token, "accept": True, "by": "Arktos",
                                                      "reason": ""})
+    assert len(CALLS) == 1
     again = requests.post(f"{page_url}/respond", data={"accept": "1"}, timeout=10)
     assert again.status_code == 422 and "partner_respond is not allowed in state in_progress" in again.text
 
