@@ -43,7 +43,7 @@ class ReferralActivities:
 
     def all(self) -> list:
         return [self.rank_offers, self.send_email, self.publish_state_change,
-                self.publish_workflow_event]
+                self.publish_workflow_event, self.describe_offer]
 
     @activity.defn(name="rank_offers")
     def rank_offers(self, request: dict) -> list[dict]:
@@ -55,6 +55,21 @@ class ReferralActivities:
                                        type="BadReply", non_retryable=True)
             log.info("offers ranked", candidates=len(candidates))
             return candidates
+
+    @activity.defn(name="describe_offer")
+    def describe_offer(self, request: dict) -> dict | None:
+        """Names and contact of an offer (a direct engagement names only ids): from
+        `matching.list_offers`; None when the directory does not know it."""
+        with log_context(network=request.get("network")):
+            offers = rpc_call(self.amqp_uri, MATCHING, "list_offers", request["network"],
+                              timeout=self.rpc_timeout) or []
+            wanted = [o for o in offers if o.get("offer_id") == request.get("offer_id")] or \
+                     [o for o in offers if o.get("organisation_id") == request.get("organisation_id")]
+            if not wanted:
+                return None
+            offer = wanted[0]
+            return {key: offer.get(key) for key in ("offer_id", "offer_name", "organisation_id",
+                                                    "organisation_name", "contact_email")}
 
     @activity.defn(name="send_email")
     def send_email(self, request: EmailRequest) -> dict:

@@ -163,6 +163,11 @@ class ReferralWorkflow:
         workflow.logger.info("referral workflow started", extra={"referral_ref": input.ref})
         self._mail("reporter_received", "reporter_received", input.reporter_email,
                    input.reporter_lang, {"ref": input.ref})
+        if self.v2 and input.direct_engagement and not input.direct_engagement.get("offer_name"):
+            found = await workflow.execute_activity(
+                "describe_offer", {"network": input.network, **input.direct_engagement},
+                **BOUNDARY_OPTIONS)
+            input.direct_engagement = {**input.direct_engagement, **(found or {})}
         if self.v2 and input.direct_engagement:
             await self._transition("in_progress", SYSTEM, "direct engagement reported by the partner",
                                    lambda: self._accept_direct(input.direct_engagement))

@@ -73,7 +73,13 @@ class FakeBoundary:
             self.events.append(event)
             return event.message_id
 
-        return [rank_offers, send_email, publish_state_change, publish_workflow_event]
+        @activity.defn(name="describe_offer")
+        async def describe_offer(request: dict) -> dict | None:
+            return next(({k: c[k] for k in ("offer_id", "offer_name", "organisation_id",
+                                            "organisation_name", "contact_email")}
+                         for c in self.candidates if c["offer_id"] == request.get("offer_id")), None)
+
+        return [rank_offers, send_email, publish_state_change, publish_workflow_event, describe_offer]
 
     def purposes(self) -> list[str]:
         return [e.purpose for e in self.emails]

@@ -155,12 +155,13 @@ async def test_merge_into_another_referral_signals_the_target(env, worker, bound
 
 
 async def test_direct_engagement_starts_in_progress(env, worker, boundary):
-    direct = {"offer_id": "offer-a", "offer_name": "NAFT", "organisation_id": "org-a",
-              "organisation_name": "Arktos", "contact_email": "a@partner.example"}
+    """intake names only the ids of the offer; the directory gives names and contact."""
+    direct = {"offer_id": "offer-a", "organisation_id": "org-a"}
     handle = await start(env, worker, make_input(direct_engagement=direct))
     snap = await state_is(handle, "in_progress")
     assert snap["history"][0]["from_state"] is None
-    assert snap["engagements"][0]["status"] == "accepted"
+    assert [(e["organisation_name"], e["offer_name"], e["status"]) for e in snap["engagements"]] == [
+        ("Arktos", "Huiswerkbegeleiding", "accepted")]
     assert set(snap["deadlines"]) == {"feedback:offer-a"}
     assert "partner_engagement" not in boundary.templates()
 
