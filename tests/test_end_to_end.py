@@ -98,7 +98,7 @@ def test_referral_travels_from_form_to_closed(live_stack):
                              timeout=30)
     assert feedback.status_code == 200, feedback.text
     wait_until(lambda: snapshot(settings, referral_id)["feedback"], timeout=30, what="feedback recorded")
-    act(settings, referral_id, "close", outcome="resolved", reason="Sam gaat terug naar school")
+    act(settings, referral_id, "close", re_engaged="yes", what_was_done="Sam gaat terug naar school")
     final = wait_state(settings, referral_id, "closed")
     moves = [(h["from_state"], h["to_state"]) for h in final["history"]]
     assert ("triage", "matching") in moves and ("in_progress", "closed") in moves
@@ -114,6 +114,113 @@ def test_referral_travels_from_form_to_closed(live_stack):
     assert counts["total"] == before["total"] + 1
     for category in ("truancy", "motivation"):
         assert counts["by_category"][category] == before["by_category"].get(category, 0) + 1
+
+
+def _form_command(page: str, action: str) -> str:
+    form = re.search(rf'id="action-{action}">.*?</form>', page, re.S).group(0)
+    return re.search(r'name="command_id" value="([0-9a-f]+)"', form).group(1)
+
+
+def test_partner_declines_next_accepts_feedback_closure_and_everyone_hears(live_stack):
+    """The referral lifecycle as its users live it (issue 6): a CLB worker reports (the school is
+    someone else), the coordinator accepts and picks a partner in the portal, that partner
+    declines through its link with a coded reason, the workflow engages the next candidate, who
+    accepts, gives feedback and reports the end; the coordinator closes with the outcome and both
+    the reporter and the school receive their feedback e-mail."""
+    settings, _stack = live_stack
+    reporter, school = "lotte.maes@clb-mechelen.example.org", "zorg@atheneum-mechelen.example.org"
+    data = {**form_data(), "reporter_name": "Lotte Maes", "reporter_organisation": "CLB Mechelen",
+            "reporter_role": "CLB-medewerker", "reporter_email": reporter, "school_email": school,
+            "first_name": "Noor", "last_name": "Wouters", "birth_date": "2010-05-12"}
+    data.pop("reporter_is_school")
+    done = requests.post(f"{settings.intake_url}/referrals/new", data=data, timeout=10)
+    assert done.status_code == 200, done.text
+    ref = re.search(r"NS-\d{4}-\d{6}", done.text).group(0)
+
+    coordinator = requests.Session()
+    coordinator.post(f"{settings.portal_url}/login",
+                     data={"username": COORDINATOR[0], "password": COORDINATOR[1]}, timeout=10)
+    task = wait_until(lambda: next((t for t in coordinator.get(f"{settings.portal_url}/api/v1/tasks",
+                                                               params={"state": "triage"}, timeout=10).json()
+                                    if t["ref"] == ref), None), timeout=60, what="the triage task")
+    referral_id, detail_url = task["referral_id"], f"{settings.portal_url}/referrals/{task['referral_id']}"
+    assert task["urgency"] == "normal" and task["deadlines"]["triage"] == task["due_at"]
+    inbox = coordinator.get(f"{settings.portal_url}/?state=triage", timeout=10).text
+    assert ref in inbox and "te doen tegen" in inbox
+
+    # the coordinator accepts in the portal; a double click on the form acts once
+    page = coordinator.get(detail_url, timeout=10).text
+    form = {"command_id": _form_command(page, "triage"), "decision": "accept", "reason": "NAFT-vraag"}
+    for _ in range(2):
+        assert coordinator.post(f"{detail_url}/actions/triage", data=form, allow_redirects=False,
+                                timeout=30).status_code == 303
+    state = wait_state(settings, referral_id, "matching")
+    assert [h["to_state"] for h in state["history"]].count("matching") == 1
+    first, second = state["candidates"][:2]
+    page = coordinator.get(detail_url, timeout=10).text
+    chosen = coordinator.post(f"{detail_url}/actions/choose_partner",
+                              data={"command_id": _form_command(page, "choose_partner"),
+                                    "offer_ids": first["offer_id"]}, allow_redirects=False, timeout=30)
+    assert chosen.status_code == 303
+    wait_state(settings, referral_id, "awaiting_partner")
+
+    def engagement_link(candidate):
+        def find():
+            for mail in mails(settings, candidate["contact_email"]):
+                if ref in mail["subject"] and candidate["offer_name"] in mail["subject"]:
+                    return re.search(r"https?://\S+/engagements/\S+", mail["text"]).group(0)
+            return None
+        return wait_until(find, timeout=30, what=f"the engagement e-mail to {candidate['organisation_name']}")
+
+    # the first partner declines through its link with a coded reason
+    link = engagement_link(first)
+    page = requests.get(link, timeout=10)
+    assert page.status_code == 200 and "Noor" not in page.text and "Wouters" not in page.text
+    declined = requests.post(f"{link}/respond", data={"accept": "0", "reason": "no_capacity", "note": ""}, timeout=30)
+    assert declined.status_code == 200, declined.text
+
+    # the workflow engages the next candidate at once; that partner accepts
+    state = wait_until(lambda: (s := snapshot(settings, referral_id)) and len(s["engagements"]) == 2 and s,
+                       timeout=30, what="the next candidate engaged")
+    assert [(e["offer_id"], e["status"]) for e in state["engagements"]] == [
+        (first["offer_id"], "declined"), (second["offer_id"], "proposed")]
+    assert state["engagements"][0]["reason"] == "no_capacity"
+    link = engagement_link(second)
+    accepted = requests.post(f"{link}/respond", data={"accept": "1"}, timeout=30)
+    assert accepted.status_code == 200, accepted.text
+    state = wait_state(settings, referral_id, "in_progress")
+    assert f"feedback:{second['offer_id']}" in state["deadlines"]
+    wait_until(lambda: any(t["ref"] == ref and t["deadlines"].get(f"feedback:{second['offer_id']}")
+                           for t in coordinator.get(f"{settings.portal_url}/api/v1/tasks", timeout=10).json()),
+               timeout=30, what="the feedback deadline in the inbox")
+
+    # feedback, then the end of the support, through the partner's page
+    for path, form in (("feedback", {"text": "Eerste gesprek met Noor en haar vader."}),
+                       ("end", {"outcome": "goal_reached", "text": "Noor gaat weer elke dag naar school."})):
+        response = requests.post(f"{link}/{path}", data=form, timeout=30)
+        assert response.status_code == 200, response.text
+    state = wait_until(lambda: (s := snapshot(settings, referral_id))["attention"] and s, timeout=30,
+                       what="ready to close")
+    assert state["attention"][0]["kind"] == "ready_to_close" and "closure" in state["deadlines"]
+
+    # the coordinator closes with the coded outcome; reporter and school hear back
+    page = coordinator.get(detail_url, timeout=10).text
+    closed = coordinator.post(f"{detail_url}/actions/close", allow_redirects=False, timeout=30, data={
+        "command_id": _form_command(page, "close"), "re_engaged": "yes",
+        "what_was_done": "NAFT-traject van acht weken; Noor gaat weer naar school."})
+    assert closed.status_code == 303, closed.text
+    final = wait_state(settings, referral_id, "closed")
+    assert final["closure"]["re_engaged"] == "yes"
+    assert [(h["from_state"], h["to_state"]) for h in final["history"]] == [
+        (None, "triage"), ("triage", "matching"), ("matching", "awaiting_partner"),
+        ("awaiting_partner", "in_progress"), ("in_progress", "closed")]
+    for address, words in ((reporter, "Is de jongere opnieuw betrokken bij school? ja"),
+                           (school, "NAFT-traject van acht weken")):
+        mail = wait_until(lambda: next((m for m in mails(settings, address)
+                                        if m["subject"] == f"Melding afgesloten: terugkoppeling [{ref}]"), None),
+                          timeout=30, what=f"the closing e-mail to {address}")
+        assert words in mail["text"] and "Noor" not in mail["subject"]
+    assert "retention" in snapshot(settings, referral_id)["deadlines"]
 
 
 def test_status_health_pages_and_idempotent_seed(live_stack):
