@@ -46,7 +46,7 @@ from netsterk import metrics
 from netsterk.logging import configure_logging, context_from_envelope, get_logger, log_context
 from netsterk.settings import get_settings
 from workflows.config import WorkflowConfig
-from workflows.referral.shared import ReferralInput
+from workflows.referral.shared import ReferralInput, draft_facts
 from workflows.referral.states import ALL_ACTIONS
 from workflows.referral.workflow import ReferralWorkflow
 
@@ -122,14 +122,27 @@ class Bridge:
 
     # ------------------------------------------------------------ Temporal side (asyncio)
 
-    async def start_referral(self, referral: ReferralInput) -> str:
+    async def start_referral(self, referral: ReferralInput, envelope: dict | None = None) -> str:
+        """Start the referral's workflow. When it runs already and this event is the completion
+        of an e-mail draft (`draft: false`), complete the draft instead (update id = the event's
+        message id, so a redelivery completes it once)."""
         try:
             await self.client.start_workflow(
                 ReferralWorkflow.run, referral, id=workflow_id(referral.referral_id),
                 task_queue=self.task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
         except WorkflowAlreadyStartedError:
-            return "duplicate"
+            if referral.draft or envelope is None:
+                return "duplicate"
+            payload = envelope["payload"]
+            args = {"by": "reporter", "school_efforts_done": referral.school_efforts_done,
+                    "facts": draft_facts(payload)}
+            try:
+                await self.act(referral.referral_id, "complete_draft", args,
+                               command_id=f"complete-{envelope['message_id']}"[:128])
+            except InvalidAction:   # not (any more) a draft: a plain redelivery
+                return "duplicate"
+            return "draft completed"
         return "started"
 
     async def health(self) -> dict:
@@ -259,7 +272,7 @@ class Bridge:
             return
         with log_context(**context_from_envelope(envelope)):
             try:
-                outcome = self._run(self.start_referral(referral))
+                outcome = self._run(self.start_referral(referral, envelope))
             except Exception as exc:
                 if is_transient(exc):   # Temporal down: keep the message, try again later
                     attempt = self._retry_later(message, EVENT_QUEUE)

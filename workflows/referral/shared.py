@@ -109,7 +109,8 @@ class ReferralInput:
         network = text("network")
         channel = text("channel")
         categories = string_list("categories")
-        if not categories and "categories must be a list of strings" not in problems:
+        if (not categories and payload.get("draft") is not True
+                and "categories must be a list of strings" not in problems):
             problems.append("categories must name at least one concern category")
         postcode = text("postcode", optional=True)
         age = payload.get("age")
@@ -208,3 +209,14 @@ class WorkflowEvent:
     referral_ref: str
     occurred_at: str
     payload: dict[str, Any]
+
+
+# what completing a draft may fill in (the e-mail could not tell): ReferralInput field -> type
+DRAFT_FACTS = {"categories": list, "postcode": str, "age": int, "school_level": str, "languages": list,
+               "urgency": str, "neighbourhood": str, "person_key": str, "household_key": str,
+               "school_email": str}
+
+
+def draft_facts(payload: dict) -> dict:
+    """The facts of a completed draft from a `referral_submitted` payload (draft: false)."""
+    return {key: payload[key] for key in DRAFT_FACTS if payload.get(key) not in (None, "", [])}

@@ -26,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
         ENGAGEMENT_CHANGED, REFERRAL_ANONYMISE, REFERRAL_TASK_UPDATED, workflow_id,
     )
     from workflows.referral.shared import (
-        Deadlines, EmailRequest, ReferralInput, StateChange, WorkflowEvent,
+        DRAFT_FACTS, Deadlines, EmailRequest, ReferralInput, StateChange, WorkflowEvent,
     )
     from workflows.referral.states import (
         DECLINE_REASONS, END_OUTCOMES, FHIR_TASK_STATUS, RE_ENGAGED, TRIAGE_DECISIONS,
@@ -619,11 +619,25 @@ class ReferralWorkflow:
         return check(args)
 
     def _args_complete_draft(self, args) -> dict:
-        args = _known_keys(args, "complete_draft", ("by", "school_efforts_done", "summary"))
+        args = _known_keys(args, "complete_draft", ("by", "school_efforts_done", "summary", "facts"))
         if not isinstance(args.get("school_efforts_done"), bool):
             raise InvalidAction("school_efforts_done must be true or false")
+        facts = args.get("facts") or {}
+        if not isinstance(facts, dict):
+            raise InvalidAction("facts must be an object")
+        unknown = sorted(set(facts) - set(DRAFT_FACTS))
+        if unknown:
+            raise InvalidAction(f"facts does not take {', '.join(unknown)}")
+        for key, kind in DRAFT_FACTS.items():
+            value = facts.get(key)
+            if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+                raise InvalidAction(f"facts.{key} must be a {kind.__name__}")
+        if facts.get("urgency") not in (None, "normal", "urgent"):
+            raise InvalidAction("facts.urgency must be normal or urgent")
+        if not (facts.get("categories") or self.input.categories):
+            raise InvalidAction("a completed referral names at least one concern category")
         return {"by": _text(args, "by"), "school_efforts_done": args["school_efforts_done"],
-                "summary": _text(args, "summary", required=False)}
+                "summary": _text(args, "summary", required=False), "facts": dict(facts)}
 
     def _args_confirm_school_efforts(self, args) -> dict:
         args = _known_keys(args, "confirm_school_efforts", ("by", "summary"))
@@ -783,6 +797,8 @@ class ReferralWorkflow:
         return self.snapshot()
 
     async def _do_complete_draft(self, args) -> None:
+        for key, value in args["facts"].items():   # what the e-mail could not tell
+            setattr(self.input, key, list(value) if isinstance(value, list) else value)
         if args["summary"]:
             self.school_efforts = {"by": args["by"], "at": workflow.now().isoformat(),
                                    "summary": args["summary"]}

@@ -280,6 +280,29 @@ async def test_bridge_starts_once_serves_rpc_and_dead_letters(amqp_uri, temporal
                 await asyncio.sleep(0.1)
             assert target["linked_duplicates"][0]["referral_id"] == second_id
 
+            # an e-mail draft, then intake's completion of it (the same referral, draft: false)
+            draft_id = uuid.uuid4().hex
+            draft = submitted(draft_id, draft=True, categories=[], postcode=None, age=None,
+                              school_level=None, school_efforts_done=False, channel="email")
+            await asyncio.to_thread(publish, amqp_uri, draft)
+            for _ in range(200):
+                try:
+                    if (await call(amqp_uri, "get_referral", draft_id))["state"] == "draft":
+                        break
+                except RemoteError:
+                    pass
+                await asyncio.sleep(0.1)
+            completed = submitted(draft_id, categories=["motivation"], age=16)
+            await asyncio.to_thread(publish, amqp_uri, completed)
+            await asyncio.to_thread(publish, amqp_uri, completed)        # redelivered: completes once
+            for _ in range(200):
+                snap = await call(amqp_uri, "get_referral", draft_id)
+                if snap["state"] == "triage":
+                    break
+                await asyncio.sleep(0.1)
+            assert snap["state"] == "triage" and snap["categories"] == ["motivation"]
+            assert [h["to_state"] for h in snap["history"]] == ["draft", "triage"]
+
     # the real activity published both moves with deterministic message ids
     changes = await asyncio.to_thread(drain, amqp_uri, changes_queue)
     ours = [c for c in changes if c["payload"]["referral_id"] == referral_id]

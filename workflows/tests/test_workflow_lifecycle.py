@@ -182,3 +182,23 @@ async def test_extend_deadline_and_answer_by_email(env, worker, boundary):
     assert snap["questions"][0]["channel"] == "email"
     assert set(STATES) == {"draft", "awaiting_school_efforts", "triage", "matching", "awaiting_partner",
                            "in_progress", "closed", "redirected", "rejected", "withdrawn", "merged"}
+
+
+async def test_an_email_draft_is_completed_with_the_facts_it_lacked(env, worker, boundary):
+    handle = await start(env, worker, make_input(draft=True, categories=[], postcode=None, age=None,
+                                                 school_level=None, school_efforts_done=False))
+    snap = await state_is(handle, "draft")
+    assert snap["categories"] == []
+    with pytest.raises(Exception) as info:
+        await handle.execute_update(ReferralWorkflow.complete_draft, {"by": "r", "school_efforts_done": True})
+    assert "at least one concern category" in str(info.value.cause)
+    snap = await handle.execute_update(ReferralWorkflow.complete_draft, {
+        "by": "reporter", "school_efforts_done": True,
+        "facts": {"categories": ["truancy", "wellbeing"], "postcode": "2800", "age": 15,
+                  "school_level": "secondary", "urgency": "urgent"}})
+    assert snap["state"] == "triage" and snap["categories"] == ["truancy", "wellbeing"]
+    assert snap["urgency"] == "urgent"
+    await handle.execute_update(ReferralWorkflow.triage, {"by": "c", "decision": "accept"})
+    assert boundary.rank_requests[-1]["categories"] == ["truancy", "wellbeing"]
+    assert boundary.rank_requests[-1]["age"] == 15
+    assert boundary.published[-1].payload["urgency"] == "urgent"
