@@ -714,4 +714,12 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "portal.action.answer_information": {"nl": "Antwoord van de melder", "en": "Reporter's answer"},
     "portal.action.duplicate_linked": {"nl": "Dubbele melding samengevoegd", "en": "Duplicate merged in"},
     "portal.attention.possible_duplicate": {"nl": "Mogelijk dubbele melding", "en": "Possible duplicate"},
+    "portal.school.title": {"nl": "Inspanningen van de school voor melding {ref}",
+                            "en": "The school's efforts for referral {ref}"},
+    "portal.school.intro": {
+        "nl": "Beschrijf wat de school al ondernam om de leerling te bereiken: wat, wanneer, met welk resultaat.",
+        "en": "Describe what the school already did to reach the pupil: what, when, with what result."},
+    "portal.school.submit": {"nl": "Bevestigen", "en": "Confirm"},
+    "portal.school.thanks": {"nl": "Bedankt, het meldpunt gaat verder met de melding.",
+                             "en": "Thank you, the contact point takes the referral further."},
 }

@@ -157,11 +157,15 @@ class Bridge:
                 raise UnknownReferral(f"no referral {referral_id}") from None
             raise
 
-    async def get_question(self, referral_id: str, token: str) -> dict:
-        """The open question behind a reporter's link: {referral_id, ref, question, asked_at}."""
+    async def get_question(self, referral_id: str, token: str, kind: str = "information") -> dict:
+        """The open request behind a link: the reporter's question (`information`) or the
+        school's efforts confirmation (`school_efforts`): {referral_id, ref, question, asked_at}."""
+        if kind not in ("information", "school_efforts"):
+            raise InvalidAction("kind must be information or school_efforts")
+        query = ReferralWorkflow.open_question if kind == "information" else ReferralWorkflow.school_request
         handle = self.client.get_workflow_handle(workflow_id(self._referral_id(referral_id)))
         try:
-            question = await handle.query(ReferralWorkflow.open_question, str(token))
+            question = await handle.query(query, str(token))
             snapshot = await handle.query(ReferralWorkflow.snapshot)
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:

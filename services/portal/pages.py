@@ -367,6 +367,15 @@ def information_page(question: dict, token: str, *, error: str | None = None, an
     return layout(both("portal.information.title", ref=question.get("ref", "")), body)
 
 
+def school_efforts_page(request: dict, token: str, *, error: str | None = None, summary: str = "") -> str:
+    base = f'/school-efforts/{e(request["referral_id"])}/{e(token)}'
+    body = (message_box(error) + f'<p>{e(both("portal.school.intro"))}</p>'
+            f'<form method="post" action="{base}" class="card" id="school-efforts">{_command_field()}'
+            + _textarea("summary", "portal.field.summary", summary, True)
+            + f'<button type="submit">{e(both("portal.school.submit"))}</button></form>')
+    return layout(both("portal.school.title", ref=request.get("ref", "")), body)
+
+
 def confirmation_page(title: str, message: str, back: str | None) -> str:
     link = f'<p><a href="{e(back)}">{e(both("portal.engagement.back"))}</a></p>' if back else ""
     return layout(title, message_box(message, "info") + link)

@@ -161,6 +161,10 @@ def answer_args(data: dict, token: str) -> dict:
             "channel": "link"}
 
 
+def school_efforts_args(data: dict, token: str) -> dict:
+    return {"token": token, "by": "school", "summary": _text(data, "summary", required=True)}
+
+
 def form_data(form) -> dict:
     """A werkzeug form as a plain dict; `offer_ids` keeps every checked value."""
     data = {key: form.get(key) for key in form.keys()}

@@ -19,6 +19,7 @@ from services.portal.models import ProcessedMessage
 REFERRAL = "/referrals/<string:referral_id>"
 ENGAGEMENT = "/engagements/<string:referral_id>/<string:token>"
 INFORMATION = "/information/<string:referral_id>/<string:token>"
+SCHOOL_EFFORTS = "/school-efforts/<string:referral_id>/<string:token>"
 
 
 class PortalService:
@@ -120,6 +121,15 @@ class PortalService:
     @http("POST", INFORMATION)
     def information_answer(self, request, referral_id, token):
         return web.information_answer(self, request, referral_id=referral_id, token=token)
+
+    # --- the school confirms its efforts (no login; the token is the key) ---
+    @http("GET", SCHOOL_EFFORTS)
+    def school_efforts(self, request, referral_id, token):
+        return web.school_efforts(self, request, referral_id=referral_id, token=token)
+
+    @http("POST", SCHOOL_EFFORTS)
+    def school_efforts_confirm(self, request, referral_id, token):
+        return web.school_efforts_confirm(self, request, referral_id=referral_id, token=token)
 
     # --- reports (issue 8): the analyst area, protected figures only ---
     @http("GET", "/reports")

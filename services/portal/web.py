@@ -348,15 +348,39 @@ def engagement_end(service, request, referral_id: str, token: str) -> Response:
                         lambda args: both("portal.engagement.end_sent"))
 
 
-# --- the reporter's link page: answer a question (the token is the key) --------------------
+# --- the reporter's and the school's link pages (the token is the key) ----------------------
 
-def _question(service, referral_id: str, token: str) -> dict:
+def _question(service, referral_id: str, token: str, kind: str = "information") -> dict:
     try:
-        return call_bridge(service, "get_question", referral_id, token)
+        return call_bridge(service, "get_question", referral_id, token, kind)
     except Refused as refused:
         if refused.status in (404, 422):
             raise Refused(404, both("portal.information.invalid")) from refused
         raise
+
+
+@html_page
+def school_efforts(service, request, referral_id: str, token: str) -> Response:
+    return html_response(pages.school_efforts_page(_question(service, referral_id, token, "school_efforts"),
+                                                   token))
+
+
+@html_page
+def school_efforts_confirm(service, request, referral_id: str, token: str) -> Response:
+    question = _question(service, referral_id, token, "school_efforts")
+    values = schemas.form_data(request.form)
+    try:
+        args = schemas.school_efforts_args(values, token)
+        command = schemas.command_id(values.get("command_id"))
+        call_bridge(service, "act", referral_id, "confirm_school_efforts", args, command)
+    except (schemas.ActionError, Refused) as error:
+        if isinstance(error, Refused) and error.status != 422:
+            raise
+        return html_response(pages.school_efforts_page(question, token, error=error.message,
+                                                       summary=values.get("summary") or ""), status=422)
+    log.info("school_efforts_confirmed")
+    return html_response(pages.confirmation_page(
+        both("portal.school.title", ref=question.get("ref", "")), both("portal.school.thanks"), None))
 
 
 @html_page

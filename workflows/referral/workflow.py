@@ -143,6 +143,7 @@ class ReferralWorkflow:
         self.outcome: str | None = None
         self.closure: dict | None = None          # {re_engaged, what_was_done}
         self.questions: list[dict] = []           # ask_information / answer_information
+        self.school_token: str | None = None      # v2: the key of the school's confirmation link
         self.redirected_to: str | None = None
         self.merged_into: str | None = None
         self.linked_duplicates: list[dict] = []
@@ -376,9 +377,11 @@ class ReferralWorkflow:
     async def _enter(self, state: str) -> None:
         i = self.input
         if state == "awaiting_school_efforts":
+            if self.v2:
+                self.school_token = str(workflow.uuid4())
             self._mail("school_efforts_request", "school_efforts_request",
                        i.school_email or i.reporter_email, i.reporter_lang, {"ref": i.ref},
-                       link=("confirm_url", f"/referrals/{i.referral_id}/school-efforts"))
+                       link=("confirm_url", self._school_path()))
         elif state == "matching":
             await self._rank()
         elif state == "closed" and self.v2:
@@ -433,7 +436,7 @@ class ReferralWorkflow:
             self._mail("school_efforts_reminder", "school_efforts_request",
                        i.school_email or i.reporter_email, i.reporter_lang,
                        {"ref": i.ref, "reminder": True},
-                       link=("confirm_url", f"/referrals/{i.referral_id}/school-efforts"))
+                       link=("confirm_url", self._school_path()))
         elif name == "school_efforts":
             reason = "school efforts not confirmed"
             await self._transition("triage", SYSTEM, reason)
@@ -483,6 +486,11 @@ class ReferralWorkflow:
             raise ApplicationError(f"unknown deadline {name!r}", non_retryable=True)
 
     # ---------------------------------------------------------------- engagements
+
+    def _school_path(self) -> str:
+        if self.school_token:   # v2: the school's own link page in the portal
+            return f"/school-efforts/{self.input.referral_id}/{self.school_token}"
+        return f"/referrals/{self.input.referral_id}/school-efforts"
 
     def _engagement_path(self, engagement: Engagement) -> str:
         return f"/engagements/{self.input.referral_id}/{engagement.token}"
@@ -640,7 +648,9 @@ class ReferralWorkflow:
                 "summary": _text(args, "summary", required=False), "facts": dict(facts)}
 
     def _args_confirm_school_efforts(self, args) -> dict:
-        args = _known_keys(args, "confirm_school_efforts", ("by", "summary"))
+        args = _known_keys(args, "confirm_school_efforts", ("by", "summary", "token"))
+        if args.get("token") is not None and args["token"] != self.school_token:
+            raise InvalidAction("unknown school link token")
         return {"by": _text(args, "by"), "summary": _text(args, "summary")}
 
     def _args_triage(self, args) -> dict:
@@ -1158,6 +1168,13 @@ class ReferralWorkflow:
             "anonymised": self.anonymised,
             "version": 2 if self.v2 else 1,
         }
+
+    @workflow.query
+    def school_request(self, token: str) -> dict | None:
+        """The school's open request behind its link, or None (the token is the key)."""
+        if self.state != "awaiting_school_efforts" or not self.school_token or token != self.school_token:
+            return None
+        return {"question": "school_efforts", "asked_at": self.history[-1]["at"]}
 
     @workflow.query
     def open_question(self, token: str) -> dict | None:

@@ -120,3 +120,12 @@ def test_act_refused_is_answered_at_once(error, exc_type):
     bridge.on_rpc(request, message, bridge.producer)
     [(reply_body, _)] = bridge.producer.published
     assert reply_body["error"]["exc_type"] == exc_type and message.acked
+
+
+def test_get_question_knows_two_kinds_of_link():
+    import asyncio
+
+    from workflows.bridge import InvalidAction
+    bridge = DownBridge(UNAVAILABLE)
+    with pytest.raises(InvalidAction, match="kind must be information or school_efforts"):
+        asyncio.run(bridge.get_question("r1", "token", "payment"))

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+from temporalio.client import WorkflowUpdateFailedError
+
 from workflows.config import WorkflowConfig
 from workflows.referral.shared import Deadlines
 from workflows.referral.workflow import ReferralWorkflow
@@ -49,6 +52,10 @@ async def test_school_efforts_reminder_then_coordinator_decides(env, worker, bou
     assert at(snap["deadlines"]["school_efforts"]) == brussels(2026, 12, 30)
     request = await _mail(boundary, "school_efforts_request")
     assert request.to == "care@school.example" and request.link_field == "confirm_url"
+    token = request.link_path.rsplit("/", 1)[1]
+    assert request.link_path.startswith("/school-efforts/")
+    assert await handle.query(ReferralWorkflow.school_request, "guess") is None
+    assert (await handle.query(ReferralWorkflow.school_request, token))["question"] == "school_efforts"
 
     await skip_to(env, brussels(2026, 12, 28, 23))           # Monday night: nothing yet
     assert [e.purpose for e in boundary.emails].count("school_efforts_reminder") == 0
@@ -71,8 +78,14 @@ async def test_school_efforts_reminder_then_coordinator_decides(env, worker, bou
 async def test_school_efforts_confirmed_moves_to_triage(env, worker, boundary):
     handle = await _start(env, worker, school_efforts_done=False, school_email=None)
     await state_is(handle, "awaiting_school_efforts")
+    request = await _mail(boundary, "school_efforts_request")
+    token = request.link_path.rsplit("/", 1)[1]
+    with pytest.raises(WorkflowUpdateFailedError) as info:
+        await handle.execute_update(ReferralWorkflow.confirm_school_efforts,
+                                    {"by": "school", "summary": "x", "token": "guess"})
+    assert "unknown school link token" in str(info.value.cause)
     snap = await handle.execute_update(ReferralWorkflow.confirm_school_efforts,
-                                       {"by": "school-1", "summary": "3 calls, 1 letter"})
+                                       {"by": "school-1", "summary": "3 calls, 1 letter", "token": token})
     assert snap["state"] == "triage"
     assert snap["school_efforts"]["summary"] == "3 calls, 1 letter"
     assert _find(boundary, "school_efforts_request").to == "reporter@school.example"

@@ -173,3 +173,17 @@ def test_anonymise_event_marks_the_task(portal, bridge, settings_env):
         amqp.publish_event(connection, WORKFLOW, REFERRAL_ANONYMISE, envelope)
     [task] = wait_until(lambda: [t for t in tasks(portal) if t["anonymised"]], timeout=20, what="anonymised")
     assert task["ref"] == "MCH-2024-0001" and task["attention"] == []
+
+
+def test_the_school_confirms_its_efforts_through_its_link(portal, bridge):
+    QUESTIONS[("r-m1", "s-token-0123456789", "school_efforts")] = {
+        "referral_id": "r-m1", "ref": "MCH-2026-0001", "question": "school_efforts", "asked_at": "2026-03-02"}
+    url = f"{portal}/school-efforts/r-m1/s-token-0123456789"
+    page = requests.get(url, timeout=10)
+    assert page.status_code == 200 and "MCH-2026-0001" in page.text and 'name="summary"' in page.text
+    assert requests.get(f"{portal}/school-efforts/r-m1/guessed", timeout=10).status_code == 404
+    REFERRALS["r-m1"]["allowed_actions"] = ["confirm_school_efforts"]
+    done = requests.post(url, data={"summary": "Drie telefoons, een brief op 4/11.", "command_id": "s-1"}, timeout=10)
+    assert done.status_code == 200 and "gaat verder met de melding" in done.text
+    assert CALLS[-1] == ("r-m1", "confirm_school_efforts", {"token": "s-token-0123456789", "by": "school",
+                                                            "summary": "Drie telefoons, een brief op 4/11."})

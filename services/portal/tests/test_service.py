@@ -65,8 +65,10 @@ class FakeWorkflowBridge:
         return REFERRALS[referral_id]
 
     @rpc
-    def get_question(self, referral_id, token):
-        if (referral_id, token) not in QUESTIONS:
+    def get_question(self, referral_id, token, kind="information"):
+        if (referral_id, token, kind) in QUESTIONS:
+            return QUESTIONS[(referral_id, token, kind)]
+        if kind != "information" or (referral_id, token) not in QUESTIONS:
             raise InvalidAction("this link is not valid (any more): no open question")
         return QUESTIONS[(referral_id, token)]
 
