@@ -27,48 +27,82 @@ def suppress(count: int):
     return SUPPRESSED if 0 < count < SMALL_CELL_LIMIT else count
 
 
-def _bounds(status: str) -> tuple[float, float]:
-    return (1, SMALL_CELL_LIMIT - 1) if status == PRIMARY else (SMALL_CELL_LIMIT, float("inf"))
+INFINITY = float("inf")
 
 
-def group_is_safe(values: dict, status: dict, members: list, total) -> bool:
-    """Can a reader who sees the total and the shown members pin down any "<5" member?"""
-    hidden = [k for k in members if status[k] != SHOWN]
-    if not any(status[k] == PRIMARY for k in hidden):
-        return True
-    rest = values[total] - sum(values[k] for k in members if status[k] == SHOWN)
-    for key in hidden:
-        if status[key] != PRIMARY:
-            continue
-        others = [_bounds(status[k]) for k in hidden if k != key]
-        low = max(1, rest - sum(b[1] for b in others))
-        high = min(SMALL_CELL_LIMIT - 1, rest - sum(b[0] for b in others))
-        if high <= low:
-            return False
-    return True
+def _initial_bounds(values: dict, status: dict) -> dict:
+    bounds = {}
+    for key, state in status.items():
+        if state == SHOWN:
+            bounds[key] = (values[key], values[key])
+        elif state == PRIMARY:
+            bounds[key] = (1, SMALL_CELL_LIMIT - 1)
+        else:
+            bounds[key] = (SMALL_CELL_LIMIT, INFINITY)
+    return bounds
+
+
+def reader_bounds(values: dict, status: dict, groups: list[tuple[list, object]]) -> dict:
+    """What a reader can work out about every figure: each group says sum(members) == total
+    (whether the total is shown or not); bounds are narrowed over all groups together until
+    nothing changes (interval propagation)."""
+    bounds = _initial_bounds(values, status)
+    changed = True
+    rounds = 0
+    while changed and rounds < 200:
+        changed, rounds = False, rounds + 1
+        for members, total in groups:
+            low_sum = sum(bounds[k][0] for k in members)
+            high_sum = sum(bounds[k][1] for k in members)
+            t_low, t_high = bounds[total]
+            new_total = (max(t_low, low_sum), min(t_high, high_sum))
+            if new_total != bounds[total]:
+                bounds[total], changed = new_total, True
+            t_low, t_high = bounds[total]
+            for key in members:
+                low, high = bounds[key]
+                others_high = high_sum - high
+                others_low = low_sum - low
+                new_low = max(low, t_low - others_high) if others_high != INFINITY else low
+                new_high = min(high, t_high - others_low) if t_high != INFINITY else high
+                if (new_low, new_high) != (low, high):
+                    bounds[key], changed = (new_low, new_high), True
+                    low_sum += new_low - low
+                    high_sum += new_high - high
+    return bounds
+
+
+def exposed(values: dict, status: dict, groups: list[tuple[list, object]]) -> list:
+    """The "<5" figures a reader could pin down to one value."""
+    bounds = reader_bounds(values, status, groups)
+    return [k for k, state in status.items() if state == PRIMARY and bounds[k][1] <= bounds[k][0]]
 
 
 def protect(values: dict, groups: list[tuple[list, object]], forced: set = frozenset()) -> dict:
     """The status of every key (SHOWN / PRIMARY / COMPLEMENTARY) after rules 1 and 2.
 
-    `values`: key -> count (cells and totals); `groups`: (member keys, total key); `forced`:
-    keys hidden as COMPLEMENTARY from the start (totals another table had to hide)."""
+    `values`: key -> count (cells and totals); `groups`: (member keys, total key) with
+    sum(members) == total; `forced`: keys hidden as COMPLEMENTARY from the start (totals another
+    table had to hide). While a reader could pin down a "<5" figure, the smallest shown non-zero
+    member of one of its groups is hidden too, else a shown total of those groups."""
     status = {k: PRIMARY if 0 < v < SMALL_CELL_LIMIT else SHOWN for k, v in values.items()}
     for key in forced:
         if status[key] == SHOWN and values[key] > 0:
             status[key] = COMPLEMENTARY
-    changed = True
-    while changed:
-        changed = False
-        for members, total in groups:
-            while status[total] == SHOWN and not group_is_safe(values, status, members, total):
-                candidates = [k for k in members if status[k] == SHOWN and values[k] > 0]
-                if candidates:
-                    status[min(candidates, key=lambda k: (values[k], str(k)))] = COMPLEMENTARY
-                else:
-                    status[total] = COMPLEMENTARY
-                changed = True
-    return status
+    while True:
+        found = exposed(values, status, groups)
+        if not found:
+            return status
+        key = found[0]
+        mine = [g for g in groups if key in g[0] or key == g[1]]
+        members = [k for g in mine for k in g[0] if status[k] == SHOWN and values[k] > 0]
+        totals = [g[1] for g in mine if status[g[1]] == SHOWN and values[g[1]] > 0]
+        candidates = members or totals
+        if not candidates:      # nothing left near it: hide every shown figure of the table
+            candidates = [k for k in values if status[k] == SHOWN and values[k] > 0]
+            if not candidates:
+                return status
+        status[min(candidates, key=lambda k: (values[k], str(k)))] = COMPLEMENTARY
 
 
 def display(value: int, state: str):
@@ -76,7 +110,7 @@ def display(value: int, state: str):
 
 
 def protect_grid(cells: dict, rows: list, cols: list, *, col_totals: bool = True,
-                 given_cols: dict | None = None) -> dict:
+                 given_cols: dict | None = None, forced: set = frozenset()) -> dict:
     """A rows x cols table of counts with row totals (and, for single-valued dimensions, column
     totals and the grand total). `given_cols`: the status of column totals and grand total
     fixed by another table. Returns {"cells", "row_totals", "col_totals", "grand_total",
@@ -85,13 +119,13 @@ def protect_grid(cells: dict, rows: list, cols: list, *, col_totals: bool = True
     for r in rows:
         values[(r, TOTAL)] = sum(values[(r, c)] for c in cols)
     groups = [([(r, c) for c in cols], (r, TOTAL)) for r in rows]
-    forced = set()
+    forced = set(forced)
     if col_totals:
         for c in cols + [TOTAL]:
             values[(TOTAL, c)] = sum(values[(r, c)] for r in rows)
         groups += [([(r, c) for r in rows], (TOTAL, c)) for c in cols + [TOTAL]]
         groups.append(([(TOTAL, c) for c in cols], (TOTAL, TOTAL)))
-        forced = {(TOTAL, c) for c, state in (given_cols or {}).items() if state != SHOWN}
+        forced |= {(TOTAL, c) for c, state in (given_cols or {}).items() if state != SHOWN}
     status = protect(values, groups, forced)
     shown = {k: display(values[k], status[k]) for k in values}
     return {

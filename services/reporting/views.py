@@ -66,8 +66,8 @@ def referral_tables(session: Session, network: str, year: int) -> list[dict]:
         by_dim[cell.dim][(cell.value, cell.period)] = cell.n
     forced: set = set()
     for _round in range(len(cols) + 2):
-        base = reports.protect_grid(by_dim["all"], ["all"], cols, col_totals=True,
-                                    given_cols={c: reports.COMPLEMENTARY for c in forced})
+        base = reports.protect_grid(by_dim["all"], ["all"], cols, col_totals=False,
+                                    forced={("all", c) for c in forced})
         # the base table is one row: its row total is the year total, its columns the months
         given = {c: base["status"][("all", c)] for c in cols}
         given[reports.TOTAL] = base["status"][("all", reports.TOTAL)]
