@@ -517,6 +517,12 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "reporting.label.phone": {"nl": "Telefoon", "en": "Phone"},
     "reporting.label.api": {"nl": "API", "en": "API"},
     # --- portal ---
+    "portal.phone.title": {"nl": "Telefonische melding invoeren", "en": "Enter a referral taken by phone"},
+    "portal.direct.title": {"nl": "Rechtstreekse inschakeling melden", "en": "Report a direct engagement"},
+    "portal.direct.offer": {"nl": "Welk aanbod zet u in?", "en": "Which offer do you provide?"},
+    "portal.entry.done_title": {"nl": "Melding opgeslagen", "en": "Referral stored"},
+    "portal.entry.done": {"nl": "De melding is opgeslagen met referentie {ref}.",
+                          "en": "The referral is stored with reference {ref}."},
     "portal.title": {"nl": "Meldpunt — medewerkers", "en": "Contact point — staff"},
     "portal.login.title": {"nl": "Aanmelden", "en": "Log in"},
     "portal.login.username": {"nl": "Gebruikersnaam", "en": "Username"},

@@ -249,6 +249,46 @@ def test_status_health_pages_and_idempotent_seed(live_stack):
     assert len(offers) == sum(len(o["offers"]) for o in demo.ORGANISATIONS)
 
 
+def test_staff_enter_a_phone_referral_and_a_partner_reports_a_direct_engagement(live_stack):
+    settings, _stack = live_stack
+    fields = {k: v for k, v in form_data().items() if k != "network"}
+
+    def login(username):
+        session = requests.Session()
+        session.post(f"{settings.portal_url}/login", data={"username": username, "password": "netsterk-demo"},
+                     timeout=10)
+        return session
+
+    coordinator = login("coordinator")
+    page = coordinator.get(f"{settings.portal_url}/referrals/phone", timeout=10)
+    assert page.status_code == 200 and "name='reporter_email'" in page.text
+    bad = coordinator.post(f"{settings.portal_url}/referrals/phone", data={**fields, "reporter_email": "x"}, timeout=10)
+    assert bad.status_code == 422 and "error-reporter_email" in bad.text
+    stored = coordinator.post(f"{settings.portal_url}/referrals/phone", data={**fields, "first_name": "Yara"},
+                              timeout=10)
+    assert stored.status_code == 200, stored.text
+    phone_ref = re.search(r"NS-\d{4}-\d{6}", stored.text).group(0)
+    wait_until(lambda: any(t["ref"] == phone_ref and t["state"] == "triage" for t in
+                           coordinator.get(f"{settings.portal_url}/api/v1/tasks", timeout=10).json()),
+               timeout=60, what="the phone referral in triage")
+
+    partner = login("arktos")
+    assert partner.get(f"{settings.portal_url}/referrals/phone", timeout=10).status_code == 403
+    form = partner.get(f"{settings.portal_url}/engagements/direct", timeout=10)
+    assert "<option value='arktos-naft-traject'>" in form.text
+    direct = partner.post(f"{settings.portal_url}/engagements/direct",
+                          data={**fields, "first_name": "Milan", "birth_date": "2010-01-09",
+                                "offer_id": "arktos-naft-traject"}, timeout=10)
+    assert direct.status_code == 200, direct.text
+    direct_ref = re.search(r"NS-\d{4}-\d{6}", direct.text).group(0)
+    task = wait_until(lambda: next((t for t in coordinator.get(f"{settings.portal_url}/api/v1/tasks", timeout=10)
+                                    .json() if t["ref"] == direct_ref and t["state"] == "in_progress"), None),
+                      timeout=60, what="the direct engagement in progress")
+    snapshot = coordinator.get(f"{settings.portal_url}/api/v1/referrals/{task['referral_id']}", timeout=10).json()
+    assert [(e["organisation_name"], e["offer_name"], e["status"]) for e in snapshot["engagements"]] == [
+        ("Arktos", "NAFT-traject op maat", "accepted")]
+
+
 def test_a_concern_reported_by_email_becomes_a_draft_referral(live_stack):
     """E-mail to the contact point → the gateway stores it and answers 250 → intake makes a draft
     referral and announces it with draft: true, channel email (the workflow then waits for it to

@@ -8,11 +8,12 @@ from netsterk.nameko_support import event_handler, rpc  # quorum-capable
 from nameko.web.handlers import http
 
 from netsterk.contracts import (
-    BRIDGE, PORTAL, REFERRAL_ANONYMISE, REFERRAL_STATE_CHANGED, REFERRAL_TASK_UPDATED, WORKFLOW,
+    BRIDGE, INTAKE, PORTAL, REFERRAL_ANONYMISE, REFERRAL_STATE_CHANGED, REFERRAL_TASK_UPDATED, WORKFLOW,
 )
 from netsterk.db import session_scope
 from netsterk.nameko_support import Database, consume_once, health_report, http_health
-from services.portal import auth, directory, tasks, web
+from services.portal import directory
+from services.portal import auth, intake_entry, tasks, web
 from services.portal import reports as report_area
 from services.portal.models import ProcessedMessage
 
@@ -28,8 +29,9 @@ class PortalService:
     db = Database(PORTAL)
     config = Config()
     bridge = RpcProxy(BRIDGE)
-    matching = RpcProxy("matching")
     reporting = RpcProxy("reporting")
+    matching = RpcProxy("matching")
+    intake = RpcProxy(INTAKE)
 
     # --- RPC ---
     @rpc
@@ -64,6 +66,23 @@ class PortalService:
                      apply=tasks.apply_anonymise, processed_model=ProcessedMessage)
 
     # --- staff pages ---
+    # --- referrals entered by staff (through intake) ---
+    @http("GET", "/referrals/phone")
+    def phone_form(self, request):
+        return intake_entry.phone_form(self, request)
+
+    @http("POST", "/referrals/phone")
+    def phone_submit(self, request):
+        return intake_entry.phone_submit(self, request)
+
+    @http("GET", "/engagements/direct")
+    def direct_form(self, request):
+        return intake_entry.direct_form(self, request)
+
+    @http("POST", "/engagements/direct")
+    def direct_submit(self, request):
+        return intake_entry.direct_submit(self, request)
+
     @http("GET", "/login")
     def login_form(self, request):
         return web.login_form(self, request)
@@ -131,27 +150,6 @@ class PortalService:
     def school_efforts_confirm(self, request, referral_id, token):
         return web.school_efforts_confirm(self, request, referral_id=referral_id, token=token)
 
-    # --- reports (issue 8): the analyst area, protected figures only ---
-    @http("GET", "/reports")
-    def reports(self, request):
-        return report_area.reports_page(self, request)
-
-    @http("GET", "/reports/charts/<string:name>.svg")
-    def report_chart(self, request, name):
-        return report_area.chart(self, request, name=name)
-
-    @http("GET", "/reports/export.csv")
-    def report_export_csv(self, request):
-        return report_area.export_csv(self, request)
-
-    @http("GET", "/reports/export.parquet")
-    def report_export_parquet(self, request):
-        return report_area.export_parquet(self, request)
-
-    @http("GET", "/reports/periodic.html")
-    def report_periodic(self, request):
-        return report_area.periodic_report(self, request)
-
     # --- directory (issue 5): partners' own entries, admin approval, rules, gaps, HSDS ---
     @http("GET", "/directory")
     def directory_index(self, request):
@@ -192,6 +190,27 @@ class PortalService:
     @http("GET", "/api/v1/hsds/<string:collection>/<string:item_id>")
     def hsds_item(self, request, collection, item_id):
         return directory.hsds(self, request, collection=collection, item_id=item_id)
+
+    # --- reports (issue 8): the analyst area, protected figures only ---
+    @http("GET", "/reports")
+    def reports(self, request):
+        return report_area.reports_page(self, request)
+
+    @http("GET", "/reports/charts/<string:name>.svg")
+    def report_chart(self, request, name):
+        return report_area.chart(self, request, name=name)
+
+    @http("GET", "/reports/export.csv")
+    def report_export_csv(self, request):
+        return report_area.export_csv(self, request)
+
+    @http("GET", "/reports/export.parquet")
+    def report_export_parquet(self, request):
+        return report_area.export_parquet(self, request)
+
+    @http("GET", "/reports/periodic.html")
+    def report_periodic(self, request):
+        return report_area.periodic_report(self, request)
 
     # --- JSON API ---
     @http("GET", "/api/v1/tasks")
