@@ -71,6 +71,8 @@ def export(report: dict, fmt: str):
 
 
 def chart_svg(report: dict, name: str, lang: str = "nl") -> str:
+    if name not in charts.CHARTS:
+        raise charts.UnknownChart(f"chart must be one of {', '.join(charts.CHARTS)}")
     return charts.chart(report, name, t(f"reporting.table.{name}", lang), labels(report, lang))
 
 

@@ -128,3 +128,56 @@ def test_malformed_messages_end_in_the_dead_letter_queue(reporting, publish, amq
     assert dead["body"]["message_id"] == bad_payload["message_id"]
     assert "ISO 8601" in dead["error"]
     assert proxy.counts("mechelen")["total"] == 0
+
+
+def test_fixture_history_dashboard_exports_and_rebuild_equal_live(reporting, publish, settings_env, tmp_path):
+    """Every kind of event through the real broker; the protected dashboard, the exports, and
+    `netsterk reports rebuild --check` on the service's own database (same numbers)."""
+    import base64
+    import io
+
+    import duckdb
+    import pandas
+
+    from netsterk_ops.cli import main
+    from services.reporting.tests import fixture
+
+    _base, proxy = reporting
+    items = fixture.events("svc")
+    for source, event_type, envelope in items:
+        publish(source, event_type, envelope)
+    counts_reach(proxy, "svc", 12)
+    wait_until(lambda: proxy.gap_counts("svc")["total"] == 1, timeout=20, what="the gap")
+    wait_until(lambda: next(t for t in proxy.dashboard("svc", 2026)["tables"]
+                            if t["id"] == "outcomes_per_offer")["rows"] == ["arktos-naft", "jam-jeugdwerk"],
+               timeout=20, what="every event applied")
+    live = proxy.dashboard("svc", 2026)
+    month = live["tables"][0]
+    assert month["id"] == "referrals_per_month" and month["row_totals"] == [12]
+    assert month["cells"][0][2:4] == ["x", "<5"]
+    assert proxy.dashboard("svc")["year"] == 2026           # the latest year with data
+
+    frame = pandas.read_csv(io.StringIO(proxy.export("svc", 2026, "csv")))
+    assert "<5" in set(frame["value"])
+    path = tmp_path / "svc.parquet"
+    path.write_bytes(base64.b64decode(proxy.export("svc", 2026, "parquet")))
+    assert duckdb.sql(f"SELECT count(*) FROM read_parquet('{path}')").fetchall()[0][0] == len(frame)
+    svg = proxy.chart("svc", 2026, "referrals_per_month", "en")
+    assert svg.startswith("<svg") and "Referrals per month" in svg
+    assert "<svg" in proxy.periodic_report("svc", 2026, "nl")
+
+    assert main(["reports", "rebuild", "--check"]) == 0
+    assert main(["reports", "rebuild"]) == 0
+    assert proxy.dashboard("svc", 2026) == live
+
+
+def test_bad_report_requests_are_refused(reporting):
+    from nameko.exceptions import RemoteError
+
+    _base, proxy = reporting
+    with pytest.raises(RemoteError, match="InvalidReport"):
+        proxy.dashboard("svc", 1700)
+    with pytest.raises(RemoteError, match="UnknownChart"):
+        proxy.chart("svc", 2026, "pie_of_names", "nl")
+    with pytest.raises(RemoteError, match="InvalidExport"):
+        proxy.export("svc", 2026, "xlsx")
