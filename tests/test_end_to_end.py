@@ -337,3 +337,5 @@ def test_a_concern_reported_by_email_becomes_a_draft_referral(live_stack):
     form = requests.get(link, timeout=10)     # the reporter's completion link: the prefilled form
     assert form.status_code == 200 and "lb@atheneum.example.org" in form.text
     connection.close()
+    # the workflow started in `draft`, waiting for the reporter (or the coordinator) to complete it
+    wait_state(settings, status["referral_id"], "draft")
