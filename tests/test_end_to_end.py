@@ -339,3 +339,15 @@ def test_a_concern_reported_by_email_becomes_a_draft_referral(live_stack):
     connection.close()
     # the workflow started in `draft`, waiting for the reporter (or the coordinator) to complete it
     wait_state(settings, status["referral_id"], "draft")
+
+    # the reporter completes it through the link: the same referral (id and ref) leaves `draft`
+    token = link.rsplit("/", 1)[1]
+    fields = {**form_data(), "reporter_email": "lb@atheneum.example.org", "first_name": "Jonas",
+              "draft_token": token, "action": "submit"}
+    done = requests.post(f"{settings.intake_url}/referrals/new", data=fields, timeout=10)
+    assert done.status_code == 200, done.text
+    assert status["referral_ref"] in done.text                # no new reference
+    completed = wait_until(lambda: (s := snapshot(settings, status["referral_id"]))["state"] == "triage" and s,
+                           timeout=60, what="the completed draft in triage")
+    assert ("draft", "triage") in [(h["from_state"], h["to_state"]) for h in completed["history"]]
+    assert requests.get(link, timeout=10).status_code == 404  # the link is used up

@@ -64,6 +64,23 @@ def household_key(clean: dict) -> str:
     return pseudonym(clean["last_name"], clean["postcode"])
 
 
+FORM_COLUMNS = (
+    "lang", "reporter_name", "reporter_organisation", "reporter_role", "reporter_email",
+    "reporter_phone", "reporter_is_school", "school_email", "first_name", "last_name", "birth_date",
+    "age", "school", "grade", "school_level", "postcode", "neighbourhood", "languages", "categories",
+    "description", "school_efforts", "school_efforts_when", "school_efforts_result", "consent",
+    "consent_reason", "expectations", "urgency",
+)
+
+
+def _fill(referral: Referral, clean: dict) -> None:
+    """The validated form's values onto the referral, and its pseudonymous keys."""
+    for column in FORM_COLUMNS:
+        setattr(referral, column, clean[column])
+    referral.person_key = person_key(clean)
+    referral.household_key = household_key(clean)
+
+
 def submit_referral(session: Session, clean: dict, *, now: datetime | None = None,
                     entered_by: str | None = None, direct: dict | None = None) -> Referral:
     """The one write path: the referral, its duplicate links and its event, in one transaction.
@@ -71,24 +88,28 @@ def submit_referral(session: Session, clean: dict, *, now: datetime | None = Non
     now = now or utcnow()
     referral = Referral(
         id=str(uuid.uuid4()), ref=next_ref(session, now.year), network=clean["network"],
-        channel=clean["channel"], state="submitted", lang=clean["lang"],
-        reporter_name=clean["reporter_name"], reporter_organisation=clean["reporter_organisation"],
-        reporter_role=clean["reporter_role"], reporter_email=clean["reporter_email"],
-        reporter_phone=clean["reporter_phone"], reporter_is_school=clean["reporter_is_school"],
-        school_email=clean["school_email"],
-        first_name=clean["first_name"], last_name=clean["last_name"],
-        birth_date=clean["birth_date"], age=clean["age"], school=clean["school"], grade=clean["grade"],
-        school_level=clean["school_level"], postcode=clean["postcode"],
-        neighbourhood=clean["neighbourhood"], languages=clean["languages"],
-        person_key=person_key(clean), household_key=household_key(clean),
-        categories=clean["categories"], description=clean["description"],
-        school_efforts=clean["school_efforts"], school_efforts_when=clean["school_efforts_when"],
-        school_efforts_result=clean["school_efforts_result"], consent=clean["consent"],
-        consent_reason=clean["consent_reason"], expectations=clean["expectations"],
-        urgency=clean["urgency"], entered_by=entered_by,
+        channel=clean["channel"], state="submitted", entered_by=entered_by,
         direct_engagement=direct_engagement(direct) if direct else None,
         correlation_id=str(uuid.uuid4()), created_at=now,
     )
+    _fill(referral, clean)
+    return _store(session, referral)
+
+
+def complete_referral(session: Session, referral_id: str, clean: dict) -> Referral:
+    """A draft that came in by e-mail, completed through the form: the same referral (id, ref,
+    channel) gets the form's values, and `referral_submitted` goes out again with draft false."""
+    referral = session.get(Referral, referral_id)
+    if referral is None or referral.state != "draft":
+        raise LookupError("this draft referral does not exist or was already completed")
+    if referral.network != clean["network"]:
+        raise LookupError("a draft cannot move to another network")
+    _fill(referral, clean)
+    referral.state = "submitted"
+    return _store(session, referral)
+
+
+def _store(session: Session, referral: Referral) -> Referral:
     session.add(referral)
     session.flush()
     links = link_possible_duplicates(session, referral)
@@ -159,6 +180,9 @@ def save_draft(session: Session, data: dict, *, token: str | None = None,
     now = now or utcnow()
     token = token if token and session.get(Draft, _token_hash(token)) else secrets.token_urlsafe(24)
     draft = session.get(Draft, _token_hash(token)) or Draft(token_hash=_token_hash(token))
+    if draft.data:   # the link to the referral an e-mail draft completes survives a re-save
+        kept = {k: v for k, v in json.loads(draft.data).items() if k.startswith("mail_")}
+        data = {**{k: v for k, v in data.items() if not str(k).startswith("mail_")}, **kept}
     draft.network = str(data.get("network") or "")[:64] or None
     draft.data = json.dumps(data, ensure_ascii=False)
     draft.expires_at = now + timedelta(days=DRAFT_DAYS)

@@ -66,7 +66,15 @@ class IntakeService:
             clean, errors = validate_referral(data, categories=categories, channel=channel)
             if errors:
                 return None, errors
-            referral = domain.submit_referral(session, clean, entered_by=entered_by, direct=direct)
+            completes = (domain.load_draft(session, draft_token) or {}).get("mail_referral_id") \
+                if draft_token else None
+            if completes:    # a draft that came in by e-mail: complete that referral
+                try:
+                    referral = domain.complete_referral(session, completes, {**clean, "channel": "email"})
+                except LookupError:
+                    return None, {"_": both("intake.draft_not_found")}
+            else:
+                referral = domain.submit_referral(session, clean, entered_by=entered_by, direct=direct)
             domain.delete_draft(session, draft_token)
             view = domain.status_view(referral)
         with log_context(network=view["network"], referral_ref=view["ref"]):

@@ -107,3 +107,25 @@ def test_drafts_round_trip_replace_and_expire(factory):
     with session_scope(factory) as session:
         assert domain.load_draft(session, token) is None
         assert domain.load_draft(session, "made-up") is None
+
+
+def test_an_email_draft_is_completed_in_place_once(factory):
+    referral = submit(factory)
+    with session_scope(factory) as session:
+        row = session.get(Referral, referral.id)
+        row.state, row.channel = "draft", "email"
+        token, _ = domain.save_draft(session, {"mail_referral_id": referral.id, "mail_ref": referral.ref})
+    with session_scope(factory) as session:      # re-saving the form keeps the link to the referral
+        domain.save_draft(session, {"first_name": "Jonas", "mail_referral_id": "forged"}, token=token)
+        assert domain.load_draft(session, token)["mail_referral_id"] == referral.id
+    clean, _errors = validate_referral(valid(first_name="Jonas"), categories=["truancy", "motivation"])
+    with session_scope(factory) as session:
+        completed = domain.complete_referral(session, referral.id, {**clean, "channel": "email"})
+        assert (completed.id, completed.ref, completed.state) == (referral.id, referral.ref, "submitted")
+    with session_scope(factory) as session:
+        assert session.get(Referral, referral.id).first_name == "Jonas"
+        events = [o.body["payload"] for o in session.scalars(select(Outbox))
+                  if o.body["payload"]["referral_id"] == referral.id]
+        assert [e["draft"] for e in events] == [False, False] and events[-1]["channel"] == "email"
+        with pytest.raises(LookupError):
+            domain.complete_referral(session, referral.id, {**clean, "channel": "email"})
