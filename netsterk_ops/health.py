@@ -63,13 +63,16 @@ def check_rpc(settings: Settings, service: str, timeout: float = 5.0) -> Check:
         return Check(service, False, f"{type(exc).__name__}: {exc}")
 
 
-def check_smtp(settings: Settings) -> Check:
+def check_smtp(settings: Settings, *, name: str = "smtp", host: str | None = None,
+               port: int | None = None) -> Check:
+    """An SMTP server answers NOOP: the outgoing relay, or intake's own mail gateway."""
+    host, port = host or (settings.smtp_host if name == "smtp" else settings.host), port or settings.smtp_port
     try:
-        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=5) as smtp:
+        with smtplib.SMTP(host, port, timeout=5) as smtp:
             code, _ = smtp.noop()
-        return Check("smtp", code == 250, f"{settings.smtp_host}:{settings.smtp_port}")
+        return Check(name, code == 250, f"{host}:{port}")
     except Exception as exc:
-        return Check("smtp", False, f"{settings.smtp_host}:{settings.smtp_port}: {exc}")
+        return Check(name, False, f"{host}:{port}: {exc}")
 
 
 def run_checks(settings: Settings) -> list[Check]:
@@ -80,4 +83,5 @@ def run_checks(settings: Settings) -> list[Check]:
     else:
         checks.extend(Check(name, False, "broker is down") for name in (*SERVICES, contracts.BRIDGE))
     checks.append(check_smtp(settings))
+    checks.append(check_smtp(settings, name="mail_gateway", port=settings.intake_smtp_port))
     return checks

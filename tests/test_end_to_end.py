@@ -236,7 +236,7 @@ def test_status_health_pages_and_idempotent_seed(live_stack):
                             capture_output=True, text=True, timeout=120, cwd=os.getcwd())
     assert result.returncode == 0, result.stdout + result.stderr
     for name in ("rabbitmq", "temporal", "workflow_worker", "intake", "matching", "notifications",
-                 "reporting", "portal", "workflow_bridge", "smtp"):
+                 "reporting", "portal", "workflow_bridge", "smtp", "mail_gateway"):
         assert re.search(rf"^{name}\s+up", result.stdout, re.M), result.stdout
     for base in (settings.intake_url, settings.portal_url, f"http://{settings.host}:{settings.reporting_port}"):
         health = requests.get(f"{base}/health", timeout=10)
@@ -351,3 +351,28 @@ def test_a_concern_reported_by_email_becomes_a_draft_referral(live_stack):
                            timeout=60, what="the completed draft in triage")
     assert ("draft", "triage") in [(h["from_state"], h["to_state"]) for h in completed["history"]]
     assert requests.get(link, timeout=10).status_code == 404  # the link is used up
+
+
+def test_the_coordinator_sees_quarantined_mail_and_can_process_it_again(live_stack):
+    import smtplib
+
+    settings, _stack = live_stack
+    raw = (b"To: meldpunt@netsterk.example\r\nSubject: zonder afzender\r\n"
+           b"Message-ID: <e2e-no-sender@example.org>\r\n\r\nWie ben ik?\r\n")
+    with smtplib.SMTP(settings.host, settings.intake_smtp_port, timeout=10) as smtp:
+        code, text = smtp.sendmail("", ["meldpunt@netsterk.example"], raw) or (250, b"")
+    mail_id = wait_until(lambda: next((m["id"] for m in amqp.rpc_call(
+        settings.amqp_uri, "intake", "mail_quarantine", "mechelen") if m["message_id"] == "<e2e-no-sender@example.org>"),
+        None), timeout=60, what="the mail in quarantine")
+    session = requests.Session()
+    session.post(f"{settings.portal_url}/login", data={"username": "coordinator", "password": "netsterk-demo"},
+                 timeout=10)
+    page = session.get(f"{settings.portal_url}/mail", timeout=10)
+    assert page.status_code == 200 and f'id="mail-{mail_id}"' in page.text and "Quarantaine" in page.text
+    again = session.post(f"{settings.portal_url}/mail/{mail_id}/reprocess", timeout=30, allow_redirects=False)
+    assert again.status_code == 303
+    assert amqp.rpc_call(settings.amqp_uri, "intake", "mail_status", mail_id)["attempts"] >= 2
+    analyst = requests.Session()
+    analyst.post(f"{settings.portal_url}/login", data={"username": "analyst", "password": "netsterk-demo"},
+                 timeout=10)
+    assert analyst.get(f"{settings.portal_url}/mail", timeout=10).status_code == 403

@@ -241,9 +241,10 @@ class IntakeService:
                     "attachments": mail_processing.attachments_of(session, mail_id)}
 
     @rpc
-    def mail_quarantine(self):
+    def mail_quarantine(self, network=None):
+        """Quarantined mail; with a network: that network's and the mail no network was found for."""
         with session_scope(self.db) as session:
-            return mail_processing.listing(session, "quarantined")
+            return mail_processing.listing(session, "quarantined", network, include_unassigned=True)
 
     @rpc
     def mail_review(self, network=None):

@@ -13,7 +13,7 @@ from netsterk.contracts import (
 from netsterk.db import session_scope
 from netsterk.nameko_support import Database, consume_once, health_report, http_health
 from services.portal import directory
-from services.portal import auth, intake_entry, tasks, web
+from services.portal import auth, intake_entry, mailbox, tasks, web
 from services.portal import reports as report_area
 from services.portal.models import ProcessedMessage
 
@@ -74,6 +74,14 @@ class PortalService:
     @http("POST", "/referrals/phone")
     def phone_submit(self, request):
         return intake_entry.phone_submit(self, request)
+
+    @http("GET", "/mail")
+    def mail_page(self, request):
+        return mailbox.mailbox(self, request)
+
+    @http("POST", "/mail/<string:mail_id>/reprocess")
+    def mail_reprocess(self, request, mail_id):
+        return mailbox.reprocess(self, request, mail_id=mail_id)
 
     @http("GET", "/engagements/direct")
     def direct_form(self, request):

@@ -12,7 +12,7 @@ import uuid
 from email.parser import BytesHeaderParser
 from email import policy
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -308,9 +308,12 @@ def view(row: MailMessage) -> dict:
             "attempts": row.attempts}
 
 
-def listing(session: Session, status: str, network: str | None = None) -> list[dict]:
+def listing(session: Session, status: str, network: str | None = None, *,
+            include_unassigned: bool = False) -> list[dict]:
     query = select(MailMessage).where(MailMessage.status == status)
-    if network:
+    if network and include_unassigned:
+        query = query.where(or_(MailMessage.network == network, MailMessage.network.is_(None)))
+    elif network:
         query = query.where(MailMessage.network == network)
     return [view(row) for row in session.scalars(query.order_by(MailMessage.received_at).limit(500))]
 
