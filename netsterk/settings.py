@@ -28,13 +28,6 @@ class Settings(BaseSettings):
     migrate_on_start: bool = True
     # Prometheus /metrics of this process on this port (0 = off; 9100 in containers)
     metrics_port: int = 0
-    # declare our durable queues (nameko RPC / event-handler queues, dead-letter queues, the
-    # bridge's queues) as quorum queues: on for a RabbitMQ cluster (deploy/), off locally
-    quorum_queues: bool = False
-    # a nameko service applies its Alembic migrations when it starts; off where a Job migrates
-    migrate_on_start: bool = True
-    # Prometheus /metrics of this process on this port (0 = off; 9100 in containers)
-    metrics_port: int = 0
 
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
