@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from netsterk.settings import SERVICES, get_settings
@@ -114,5 +115,16 @@ def main(argv=None) -> int:
     return args.func(args)
 
 
+def run() -> None:
+    """The console script: after a command that loaded the Temporal SDK (status), leave with
+    os._exit once output is flushed (STACK.md: the SDK's crash at interpreter exit)."""
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if "temporalio" in sys.modules:
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
