@@ -43,7 +43,24 @@ class ReferralActivities:
 
     def all(self) -> list:
         return [self.rank_offers, self.send_email, self.publish_state_change,
-                self.publish_workflow_event, self.describe_offer]
+                self.publish_workflow_event, self.describe_offer, self.reserve_place]
+
+    @activity.defn(name="reserve_place")
+    def reserve_place(self, request: dict) -> dict:
+        """Take one place of the offer in matching before an accept is final (matching's atomic
+        update means concurrent accepts never overbook; a retry for the same referral is a no-op).
+        An offer the directory does not know (a direct engagement) has no capacity to take."""
+        with log_context(network=request.get("network")):
+            try:
+                result = rpc_call(self.amqp_uri, MATCHING, "reserve_place", request["network"],
+                                  request["offer_id"], request["referral_id"], timeout=self.rpc_timeout)
+            except RemoteError as exc:
+                if exc.exc_type == "NoFreePlace":
+                    return {"reserved": False, "reason": exc.value}
+                if exc.exc_type == "UnknownOffer":
+                    return {"reserved": True, "reason": "offer not in the directory"}
+                raise
+            return {"reserved": bool(result.get("reserved")), "free_places": result.get("free_places")}
 
     @activity.defn(name="rank_offers")
     def rank_offers(self, request: dict) -> list[dict]:

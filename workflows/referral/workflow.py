@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.working_days import add_months, add_working_days
 
 LIFECYCLE_V2 = "lifecycle-v2"
+RESERVE_PLACE = "reserve-place-on-accept"   # an accept first takes a place of the offer in matching
 MAX_EXTENSION = 60          # working days one extend_deadline may add
 
 SYSTEM = "system"
@@ -884,6 +885,13 @@ class ReferralWorkflow:
 
     async def _do_partner_respond(self, args) -> None:
         engagement = self._engagement_for_token(args["token"])
+        if args["accept"] and workflow.patched(RESERVE_PLACE):
+            reserved = await workflow.execute_activity(
+                "reserve_place", {"network": self.input.network, "offer_id": engagement.offer_id,
+                                  "referral_id": self.input.referral_id}, **BOUNDARY_OPTIONS)
+            if not reserved.get("reserved"):     # full: the partner cannot accept (no overbooking)
+                raise InvalidAction(f"{engagement.offer_name or engagement.offer_id} has no free place "
+                                    f"left: {reserved.get('reason')}; decline with reason no_capacity")
         self._drop_engagement_deadlines(engagement.offer_id)
         if args["accept"]:
             engagement.status = "accepted"

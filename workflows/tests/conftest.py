@@ -51,6 +51,8 @@ class FakeBoundary:
     published: list = field(default_factory=list)
     events: list = field(default_factory=list)
     rank_requests: list = field(default_factory=list)
+    full_offers: set = field(default_factory=set)
+    reservations: list = field(default_factory=list)
 
     def activities(self) -> list:
         @activity.defn(name="rank_offers")
@@ -79,7 +81,15 @@ class FakeBoundary:
                                             "organisation_name", "contact_email")}
                          for c in self.candidates if c["offer_id"] == request.get("offer_id")), None)
 
-        return [rank_offers, send_email, publish_state_change, publish_workflow_event, describe_offer]
+        @activity.defn(name="reserve_place")
+        async def reserve_place(request: dict) -> dict:
+            self.reservations.append(request)
+            if request["offer_id"] in self.full_offers:
+                return {"reserved": False, "reason": "no free place left this month"}
+            return {"reserved": True, "free_places": 1}
+
+        return [rank_offers, send_email, publish_state_change, publish_workflow_event, describe_offer,
+                reserve_place]
 
     def purposes(self) -> list[str]:
         return [e.purpose for e in self.emails]

@@ -202,3 +202,31 @@ async def test_an_email_draft_is_completed_with_the_facts_it_lacked(env, worker,
     assert boundary.rank_requests[-1]["categories"] == ["truancy", "wellbeing"]
     assert boundary.rank_requests[-1]["age"] == 15
     assert boundary.published[-1].payload["urgency"] == "urgent"
+
+
+async def test_an_accept_takes_a_place_and_a_full_offer_cannot_accept(env, worker, boundary):
+    """No overbooking: the accept reserves a place in matching first; when the offer is full the
+    accept is refused with the reason and nothing moves, and the partner can still decline."""
+    from temporalio.client import WorkflowUpdateFailedError
+
+    referral, handle = await _to_matching(env, worker)
+    boundary.full_offers.add("offer-a")
+    snap = await handle.execute_update(ReferralWorkflow.choose_partner,
+                                       {"by": "coord-1", "offer_ids": ["offer-a", "offer-b"]})
+    token_a, token_b = (e["token"] for e in snap["engagements"])
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(ReferralWorkflow.partner_respond,
+                                    {"token": token_a, "accept": True, "by": "partner-a"})
+    assert "no free place" in str(refused.value.cause) and "no_capacity" in str(refused.value.cause)
+    snap = await handle.query(ReferralWorkflow.snapshot)
+    assert snap["state"] == "awaiting_partner" and [e["status"] for e in snap["engagements"]] == [
+        "proposed", "proposed"]
+    snap = await handle.execute_update(ReferralWorkflow.partner_respond,
+                                       {"token": token_b, "accept": True, "by": "partner-b"})
+    assert snap["state"] == "in_progress"
+    assert [(r["offer_id"], r["referral_id"]) for r in boundary.reservations] == [
+        ("offer-a", referral.referral_id), ("offer-b", referral.referral_id)]
+    snap = await handle.execute_update(ReferralWorkflow.partner_respond,
+                                       {"token": token_a, "accept": False, "by": "partner-a",
+                                        "reason": "no_capacity"})
+    assert [e["status"] for e in snap["engagements"]] == ["declined", "accepted"]
