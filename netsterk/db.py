@@ -110,7 +110,7 @@ class ProcessedMessageMixin:
     """Message ids a consumer already handled: the idempotency record."""
     __tablename__ = "processed_message"
 
-    message_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     consumer: Mapped[str] = mapped_column(String(128), primary_key=True)
     processed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -184,7 +184,7 @@ def create_processed_message_table(op) -> None:
 
     op.create_table(
         "processed_message",
-        sa.Column("message_id", sa.String(64), primary_key=True),
+        sa.Column("message_id", sa.String(200), primary_key=True),
         sa.Column("consumer", sa.String(128), primary_key=True),
         sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
     )

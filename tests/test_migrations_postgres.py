@@ -75,3 +75,22 @@ def test_intake_write_path_on_postgresql():
             stored = conn.exec_driver_sql("SELECT first_name FROM referral").scalars().all()
         assert stored and all("Sam" not in value for value in stored)
         engine.dispose()
+
+
+CONSUMERS = ("intake", "matching", "notifications", "reporting", "portal")
+
+
+@pytest.mark.parametrize("service", CONSUMERS)
+def test_long_workflow_message_ids_fit_the_idempotency_table(service):
+    """Workflow events have deterministic ids like `referral-<uuid>:engagement:<offer>:<status>`,
+    longer than a uuid: every consumer's processed_message must hold them on PostgreSQL."""
+    with scratch_database() as url:
+        upgrade(service, url)
+        engine = make_engine(url)
+        assert "processed_message" in inspect(engine).get_table_names()
+        long_id = "referral-" + "x" * 36 + ":engagement:arktos-naft-traject-op-maat-2026:accepted"
+        with engine.begin() as conn:
+            conn.exec_driver_sql("INSERT INTO processed_message (message_id, consumer, processed_at) "
+                                 "VALUES (%(m)s, 'c', now())", {"m": long_id})
+            assert conn.exec_driver_sql("SELECT count(*) FROM processed_message").scalar() == 1
+        engine.dispose()
