@@ -106,6 +106,11 @@ def scaled_stack(tmp_path_factory):
                            timeout=120, what=f"{REPLICAS} consumers on rpc-{service}")
             demo.seed(lambda service, method, *a, **kw: amqp.rpc_call(
                 amqp_uri, service, method, *a, timeout=30, **kw))
+            # 20 referrals ranked at once would outrun the demo's monthly places (accepts are
+            # refused when an offer is full, tested elsewhere): room enough for this batch
+            roomy = [dict(org, offers=[dict(o, capacity=100) for o in org["offers"]])
+                     for org in demo.ORGANISATIONS]
+            amqp.rpc_call(amqp_uri, "matching", "import_directory", demo.NETWORK["code"], roomy, timeout=30)
             yield settings, stack
         except BaseException:
             dump_logs(stack)
