@@ -260,4 +260,21 @@ def anonymise_referral(session: Session, envelope: dict) -> bool:
             event_payload.update({key: None for key in WIPED_EVENT_KEYS})
             row.body = dict(body, payload=event_payload)
             changed = True
+    return wipe_mail_of(session, referral.id) or changed
+
+
+def wipe_mail_of(session: Session, referral_id: str) -> bool:
+    """The e-mail that came in for this referral: raw bytes, sender, subject, text and the
+    attachments go; what the message was (kind, size, dates, hash) stays for the counts."""
+    from services.intake.mail.models import MailAttachment, MailMessage
+
+    changed = False
+    for mail in session.scalars(select(MailMessage).where(MailMessage.referral_id == referral_id)):
+        if mail.raw or mail.from_addr or mail.text or mail.subject or mail.envelope_from:
+            mail.raw, mail.from_addr, mail.subject, mail.text, mail.envelope_from = "", None, None, None, None
+            changed = True
+        for attachment in session.scalars(select(MailAttachment).where(MailAttachment.mail_id == mail.id)):
+            if attachment.data is not None or attachment.name:
+                attachment.data, attachment.name = None, ""
+                changed = True
     return changed

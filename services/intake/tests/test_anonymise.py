@@ -70,3 +70,25 @@ def test_the_service_handles_the_event_idempotently(run_service, settings_env):
             "SELECT count(*) FROM processed_message WHERE consumer = 'intake.on_referral_anonymise'")).scalar()
     assert handled == 1
     engine.dispose()
+
+
+def test_the_referrals_email_and_attachments_are_wiped_too(factory):  # noqa: F811
+    from services.intake.mail.models import MailAttachment, MailMessage
+
+    referral = submit(factory)
+    with session_scope(factory) as session:
+        session.add(MailMessage(id="m1", sha256="0" * 64, size=10, envelope_from="lb@school.example",
+                                rcpt_tos=["meldpunt@netsterk.example"], raw="RnJvbTogU2Ft", status="processed",
+                                kind="referral", from_addr="lb@school.example", subject="Over Sam",
+                                text="Sam Janssens komt niet", referral_id=referral.id))
+        session.flush()
+        session.add(MailAttachment(id="a1", mail_id="m1", name="sam.pdf", content_type="application/pdf",
+                                   declared_type="application/pdf", size=3, sha256="1" * 64, stored=True,
+                                   data="JVBE"))
+    with session_scope(factory) as session:
+        assert domain.anonymise_referral(session, anonymise_event(referral)) is True
+    with session_scope(factory) as session:
+        mail, attachment = session.get(MailMessage, "m1"), session.get(MailAttachment, "a1")
+        assert (mail.raw, mail.from_addr, mail.subject, mail.text) == ("", None, None, None)
+        assert (attachment.name, attachment.data) == ("", None) and mail.kind == "referral"
+        assert domain.anonymise_referral(session, anonymise_event(referral)) is False
