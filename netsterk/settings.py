@@ -1,6 +1,7 @@
 """One place for configuration. Every value can be set by an environment variable NETSTERK_<NAME>."""
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -8,6 +9,8 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# the workplace's shared reference data (HSDS schemas, mail corpus), read in place, never copied
+SHARED_DIR = Path(os.environ.get("NETSTERK_SHARED_DIR") or REPO_ROOT.parent / "shared")
 
 SERVICES = ("intake", "matching", "notifications", "reporting", "portal")
 
@@ -80,7 +83,7 @@ class Settings(BaseSettings):
     # HMAC key that signs the portal's session cookies; set a secret value in production.
     session_key: str = "netsterk-development-session-key"
     # the Open Referral HSDS 3 JSON schemas the directory import validates against (matching)
-    hsds_schema_dir: Path = REPO_ROOT.parent / "shared" / "hsds" / "schema"
+    hsds_schema_dir: Path = SHARED_DIR / "hsds" / "schema"
 
     def database_url(self, service: str) -> str:
         if service not in SERVICES:

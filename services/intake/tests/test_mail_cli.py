@@ -3,10 +3,10 @@ import json
 import subprocess
 import sys
 
-from netsterk.settings import REPO_ROOT
+from netsterk.settings import REPO_ROOT, SHARED_DIR
 
 OURS = REPO_ROOT / "tests" / "data" / "mail"
-SHARED = REPO_ROOT.parent / "shared" / "mail-corpus"
+SHARED = SHARED_DIR / "mail-corpus"
 KEYS = {"message_id", "from", "subject", "date", "kind", "reference", "text", "attachments", "problems"}
 
 

@@ -5,13 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from netsterk.settings import REPO_ROOT
+from netsterk.settings import REPO_ROOT, SHARED_DIR
 from services.intake.mail.attachments import safe_name, sniff
 from services.intake.mail.parse import html_to_text, parse_mail
 from services.intake.mail.threading import find_reference, normalise_message_id
 
 OURS = REPO_ROOT / "tests" / "data" / "mail"
-SHARED = REPO_ROOT.parent / "shared" / "mail-corpus"
+SHARED = SHARED_DIR / "mail-corpus"
 DOMAINS = {"netsterk.example"}
 
 

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from netsterk.settings import REPO_ROOT
+from netsterk.settings import SHARED_DIR
 from netsterk_ops import demo
 from netsterk_ops.cli import main
 from netsterk_ops.directory_cli import run
@@ -14,7 +14,7 @@ from services.matching.service import MatchingService
 
 @pytest.fixture
 def matching(run_service, settings_env):
-    run_service(MatchingService, HSDS_SCHEMA_DIR=str(REPO_ROOT.parent / "shared" / "hsds" / "schema"))
+    run_service(MatchingService, HSDS_SCHEMA_DIR=str(SHARED_DIR / "hsds" / "schema"))
     return settings_env
 
 

@@ -7,13 +7,13 @@ import json
 
 import pytest
 
-from netsterk.settings import REPO_ROOT
+from netsterk.settings import REPO_ROOT, SHARED_DIR
 from netsterk_ops import demo
 from services.matching import hsds, spreadsheet
 from services.matching.schemas import InvalidDirectory, validate_directory
 
-SCHEMAS = REPO_ROOT.parent / "shared" / "hsds" / "schema"
-EXAMPLES = REPO_ROOT.parent / "shared" / "hsds" / "examples"
+SCHEMAS = SHARED_DIR / "hsds" / "schema"
+EXAMPLES = SHARED_DIR / "hsds" / "examples"
 
 
 def entries():

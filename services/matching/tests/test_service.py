@@ -9,7 +9,7 @@ from nameko.standalone.rpc import ServiceRpcProxy
 
 from netsterk import amqp
 from netsterk.envelope import make_envelope
-from netsterk.settings import REPO_ROOT
+from netsterk.settings import SHARED_DIR
 from netsterk.testing import wait_until
 from netsterk_ops import demo
 from services.matching.service import MatchingService
@@ -41,7 +41,7 @@ def request(**overrides):
 
 @pytest.fixture
 def matching(run_service, amqp_uri):
-    run_service(MatchingService, HSDS_SCHEMA_DIR=str(REPO_ROOT.parent / "shared" / "hsds" / "schema"))
+    run_service(MatchingService, HSDS_SCHEMA_DIR=str(SHARED_DIR / "hsds" / "schema"))
     with ServiceRpcProxy("matching", {"AMQP_URI": amqp_uri}) as proxy:
         yield proxy
 

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from netsterk import amqp
-from netsterk.settings import REPO_ROOT
+from netsterk.settings import SHARED_DIR
 from netsterk_ops import demo
 from services.matching.service import MatchingService
 from services.portal.service import PortalService
@@ -23,7 +23,7 @@ USERS = [("admin.mechelen", "network_admin", "mechelen", None),
 
 @pytest.fixture
 def site(run_service, settings_env):
-    run_service(MatchingService, HSDS_SCHEMA_DIR=str(REPO_ROOT.parent / "shared" / "hsds" / "schema"))
+    run_service(MatchingService, HSDS_SCHEMA_DIR=str(SHARED_DIR / "hsds" / "schema"))
     container = run_service(PortalService)
     call = lambda service, method, *a, **kw: amqp.rpc_call(  # noqa: E731
         settings_env.amqp_uri, service, method, *a, timeout=20, **kw)
