@@ -1,4 +1,4 @@
-"""`netsterk`: status, seed-demo, directory, migrate, run, urls."""
+"""`netsterk`: status, seed-demo, directory, migrate, run, urls, dlq."""
 from __future__ import annotations
 
 import argparse
@@ -111,6 +111,8 @@ def main(argv=None) -> int:
     add_mail_commands(sub)
     from services.reporting.commands import add_commands as add_reports_commands
     add_reports_commands(sub)
+    from netsterk_ops.dlq import add_commands as add_dlq_commands
+    add_dlq_commands(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 
