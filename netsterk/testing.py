@@ -80,3 +80,30 @@ def wait_until(predicate, *, timeout: float = 30.0, interval: float = 0.2, what:
             last_error = exc
         time.sleep(interval)
     raise TimeoutError(f"timed out after {timeout}s waiting for {what}; last error: {last_error!r}")
+
+
+TEST_PG = os.environ.get("NETSTERK_TEST_PG", "postgres@127.0.0.1:5432")
+
+
+def create_postgres_database() -> tuple[str, "callable"]:
+    """(SQLAlchemy URL, drop) of a new, empty database on the test PostgreSQL (trust auth)."""
+    import psycopg
+
+    name = f"netsterk_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(f"postgresql://{TEST_PG}/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop():
+        with psycopg.connect(f"postgresql://{TEST_PG}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    return f"postgresql+psycopg://{TEST_PG}/{name}", drop
+
+
+@contextmanager
+def postgres_database():
+    """A throw-away PostgreSQL database for one test; dropped afterwards."""
+    url, drop = create_postgres_database()
+    try:
+        yield url
+    finally:
+        drop()

@@ -1,32 +1,17 @@
 """No overbooking under concurrent accepts: many threads reserve the last places of one offer at
 once, on a real PostgreSQL (production's database) and on SQLite (the embedded default)."""
-import os
 import threading
-import uuid
 from contextlib import contextmanager
 
-import psycopg
 import pytest
 from sqlalchemy.orm import sessionmaker
 
 from netsterk.db import make_engine, session_scope, upgrade
+from netsterk.testing import postgres_database
 from netsterk_ops import demo
 from services.matching import domain
 
-PG = os.environ.get("NETSTERK_TEST_PG", "postgres@127.0.0.1:5432")
 THREADS = 24
-
-
-@contextmanager
-def postgres():
-    name = f"netsterk_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(f"postgresql://{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+psycopg://{PG}/{name}"
-    finally:
-        with psycopg.connect(f"postgresql://{PG}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 @contextmanager
@@ -72,6 +57,6 @@ def race(url: str, offer_id: str, capacity: int) -> tuple[list[str], list[str], 
 
 @pytest.mark.parametrize("database", ["postgresql", "sqlite"])
 def test_concurrent_accepts_never_overbook(database, tmp_path):
-    with (postgres() if database == "postgresql" else sqlite(tmp_path)) as url:
+    with (postgres_database() if database == "postgresql" else sqlite(tmp_path)) as url:
         reserved, refused, free = race(url, "pros-naft-begeleiding", capacity=5)
     assert len(reserved) == 5 and len(refused) == THREADS - 5 and free == 0

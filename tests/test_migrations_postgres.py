@@ -1,29 +1,13 @@
 """Every service's Alembic migrations on a real PostgreSQL (production's database), up and down,
 and intake's write path (reference counter with UPDATE ... RETURNING) on it."""
-import os
-import uuid
-from contextlib import contextmanager
 
-import psycopg
 import pytest
 from sqlalchemy import inspect
 
 from netsterk.db import make_engine, migrations_dir, upgrade
 from netsterk.settings import SERVICES
+from netsterk.testing import postgres_database
 
-PG = os.environ.get("NETSTERK_TEST_PG", "postgres@127.0.0.1:5432")
-
-
-@contextmanager
-def scratch_database():
-    name = f"netsterk_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(f"postgresql://{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+psycopg://{PG}/{name}"
-    finally:
-        with psycopg.connect(f"postgresql://{PG}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 def downgrade_to_base(service, url):
@@ -38,7 +22,7 @@ def downgrade_to_base(service, url):
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_migrations_up_down_up_on_postgresql(service):
-    with scratch_database() as url:
+    with postgres_database() as url:
         upgrade(service, url)
         engine = make_engine(url)
         tables = set(inspect(engine).get_table_names())
@@ -58,7 +42,7 @@ def test_intake_write_path_on_postgresql():
     from services.intake.schemas import validate_referral
     from services.intake.tests.test_schemas import valid
 
-    with scratch_database() as url:
+    with postgres_database() as url:
         upgrade("intake", url)
         engine = make_engine(url)
         factory = sessionmaker(engine, expire_on_commit=False)
@@ -84,7 +68,7 @@ CONSUMERS = ("intake", "matching", "notifications", "reporting", "portal")
 def test_long_workflow_message_ids_fit_the_idempotency_table(service):
     """Workflow events have deterministic ids like `referral-<uuid>:engagement:<offer>:<status>`,
     longer than a uuid: every consumer's processed_message must hold them on PostgreSQL."""
-    with scratch_database() as url:
+    with postgres_database() as url:
         upgrade(service, url)
         engine = make_engine(url)
         assert "processed_message" in inspect(engine).get_table_names()

@@ -14,12 +14,10 @@ queue arguments, and outbox relays racing on one table (PostgreSQL and SQLite).
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import socket
 import threading
 import urllib.parse
-import uuid
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
@@ -28,7 +26,7 @@ import requests
 
 from netsterk import amqp, metrics
 from netsterk.settings import SERVICES, Settings
-from netsterk.testing import RABBIT_API, free_port, rabbit_vhost, wait_until
+from netsterk.testing import RABBIT_API, create_postgres_database, free_port, rabbit_vhost, wait_until
 
 REPLICAS = 2
 BATCH = 20
@@ -88,7 +86,7 @@ def scaled_stack(tmp_path_factory):
         }
         drops = []
         for service in SERVICES:  # the replicas share real PostgreSQL databases, as in production
-            url, drop = scratch_database()
+            url, drop = create_postgres_database()
             drops.append(drop)
             env[f"NETSTERK_{service.upper()}_DATABASE_URL"] = url
         settings = Settings(**{k.removeprefix("NETSTERK_").lower(): v for k, v in env.items()})
@@ -333,21 +331,6 @@ def test_queue_arguments_follow_the_setting(monkeypatch):
             get_settings.cache_clear()
 
 
-PG = os.environ.get("NETSTERK_TEST_PG", "postgres@127.0.0.1:5432")
-
-
-def scratch_database() -> tuple[str, callable]:
-    """(url, drop) of a new, empty PostgreSQL database."""
-    import psycopg
-
-    name = f"netsterk_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(f"postgresql://{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop():
-        with psycopg.connect(f"postgresql://{PG}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    return f"postgresql+psycopg://{PG}/{name}", drop
 
 
 def test_racing_outbox_relays_publish_every_row_once(tmp_path):
@@ -366,7 +349,7 @@ def test_racing_outbox_relays_publish_every_row_once(tmp_path):
         pass
 
     rows, relays = 200, 4
-    url, drop = scratch_database()
+    url, drop = create_postgres_database()
     engine = make_engine(url)
     try:
         Base.metadata.create_all(engine)
@@ -424,7 +407,7 @@ def test_a_service_process_reaches_postgresql():
     import subprocess
     import sys
 
-    url, drop = scratch_database()
+    url, drop = create_postgres_database()
     try:
         code = ("import netsterk_ops.run_service, eventlet.patcher, sqlalchemy\n"
                 "assert eventlet.patcher.is_monkey_patched('socket')\n"
