@@ -11,7 +11,7 @@ from netsterk.db import OutboxMixin, ProcessedMessageMixin, utcnow
 
 
 class Base(DeclarativeBase):
-    pass
+    """intake's own metadata (referrals, drafts, links, mail, outbox, processed messages)."""
 
 
 class Network(Base):
@@ -103,8 +103,8 @@ class Draft(Base):
 
 
 class Outbox(OutboxMixin, Base):
-    pass
+    """Events waiting for the relay (written with the referral, in one transaction)."""
 
 
 class ProcessedMessage(ProcessedMessageMixin, Base):
-    pass
+    """Message ids intake's consumers already handled."""
