@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test test-fast deps system-deps status seed-demo clean
+.PHONY: run test test-fast chaos deps system-deps status seed-demo clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ test: deps
 # without the slow end-to-end suite (for a quick local loop)
 test-fast: deps
 	NETSTERK_SKIP_SLOW=1 bash scripts/test.sh
+
+# fault tests on the real stack; ends with the table fault / submitted / complete / duplicates / lost
+chaos: deps
+	$(PY) -m pytest -q -p no:cacheprovider tests/chaos -m chaos
 
 status: $(INSTALLED)
 	$(VENV)/bin/netsterk status

@@ -8,6 +8,7 @@ import time
 import eventlet.semaphore
 from nameko.events import EventHandler
 from nameko.extensions import DependencyProvider
+from nameko.messaging import QueueConsumer
 from nameko.rpc import Rpc, RpcConsumer
 from nameko.timer import Timer
 from nameko.web.handlers import HttpRequestHandler
@@ -49,7 +50,33 @@ class QuorumRpc(Rpc):
     rpc_consumer = QuorumRpcConsumer()
 
 
+class ParkingQueueConsumer(QueueConsumer):
+    """nameko's queue consumer, except that a message whose body cannot be decoded (not JSON)
+    is parked in `<consumer>.dlq` with the reason before the ack; nameko's own (kombu's
+    ConsumerMixin) only logs and acks it, and the message would be gone."""
+
+    def queue_name_of(self, message) -> str | None:
+        tag = message.delivery_info.get("consumer_tag")
+        for consumer in list(self._consumers.values()):
+            for queue_name, active_tag in getattr(consumer, "_active_tags", {}).items():
+                if active_tag == tag:
+                    return queue_name
+        return None
+
+    def on_decode_error(self, message, exc):
+        queue_name = self.queue_name_of(message) or "unknown"
+        consumer = queue_name.split("--", 1)[-1]     # evt-<source>-<type>--<service>.<method>
+        body = message.body.decode("utf-8", errors="replace") if isinstance(message.body, bytes) else message.body
+        log.warning("undecodable_message_dead_lettered", consumer=consumer, error=str(exc),
+                    content_type=message.content_type)
+        dead_letter(self.amqp_uri, consumer, body, f"undecodable message: {exc}")
+        metrics.MESSAGES_CONSUMED.labels(consumer=consumer, outcome="dead_lettered").inc()
+        message.ack()
+
+
 class QuorumEventHandler(EventHandler):
+    queue_consumer = ParkingQueueConsumer()
+
     def setup(self):
         super().setup()
         make_quorum(self.queue, self.container.config)

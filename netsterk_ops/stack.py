@@ -87,6 +87,7 @@ class Stack:
         self.temporal_ui = temporal_ui
         self.log_dir = settings.var_dir / "log"
         self.processes: dict[str, subprocess.Popen] = {}
+        self.commands: dict[str, tuple[list[str], dict]] = {}
         self._threads: list[threading.Thread] = []
 
     def _pump(self, name: str, process: subprocess.Popen) -> None:
@@ -107,17 +108,40 @@ class Stack:
             if self.settings.metrics_port and name not in ("temporal", "mailsink", "mail_gateway"):
                 self.metrics_ports[name] = self.settings.metrics_port + index
                 env = {**self.env, "NETSTERK_METRICS_PORT": str(self.metrics_ports[name])}
-            process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
-                                       stderr=subprocess.STDOUT, text=True, start_new_session=True)
-            self.processes[name] = process
-            thread = threading.Thread(target=self._pump, args=(name, process), daemon=True)
-            thread.start()
-            self._threads.append(thread)
-            if name == "temporal":  # the worker and bridge need it; it is up in well under a second
-                host, port = _host_port(self.settings.temporal_address)
-                deadline = time.monotonic() + 30
-                while not _answers(host, port) and time.monotonic() < deadline:
-                    time.sleep(0.2)
+            self.commands[name] = (command, env)
+            self._spawn(name)
+
+    def _spawn(self, name: str) -> None:
+        command, env = self.commands[name]
+        process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        self.processes[name] = process
+        thread = threading.Thread(target=self._pump, args=(name, process), daemon=True)
+        thread.start()
+        self._threads.append(thread)
+        if name == "temporal":  # the worker and bridge need it; it is up in well under a second
+            host, port = _host_port(self.settings.temporal_address)
+            deadline = time.monotonic() + 30
+            while not _answers(host, port) and time.monotonic() < deadline:
+                time.sleep(0.2)
+
+    def stop_process(self, name: str, sig: int = signal.SIGKILL, timeout: float = 15.0) -> int:
+        """Stop one process of the stack (SIGKILL by default: a crash); returns its exit code."""
+        process = self.processes[name]
+        if process.poll() is None:
+            os.killpg(process.pid, sig)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        return process.returncode
+
+    def start_process(self, name: str) -> None:
+        """Start one stopped process again with the command and environment it started with."""
+        if self.processes[name].poll() is None:
+            raise RuntimeError(f"{name} is running")
+        self._spawn(name)
 
     def exited(self) -> dict[str, int]:
         return {name: p.returncode for name, p in self.processes.items() if p.poll() is not None}
