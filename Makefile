@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test test-fast chaos deps system-deps status seed-demo clean
+.PHONY: run test test-fast chaos bench deps system-deps status seed-demo clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ test-fast: deps
 # fault tests on the real stack; ends with the table fault / submitted / complete / duplicates / lost
 chaos: deps
 	$(PY) -m pytest -q -p no:cacheprovider tests/chaos -m chaos
+
+# benchmarks on the real broker / stack: prints a table, writes bench/results/latest.json
+bench: deps
+	$(PY) -m bench.run
 
 status: $(INSTALLED)
 	$(VENV)/bin/netsterk status
