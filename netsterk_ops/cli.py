@@ -26,6 +26,11 @@ def cmd_status(args) -> int:
 
 
 def cmd_seed_demo(args) -> int:
+    return seed_demo(extra=args.extra)
+
+
+def seed_demo(*, extra: int = 0) -> int:
+    """Seed the demo network through the services' RPC; used by `seed-demo` and `netsterk run`."""
     from netsterk import amqp
     from netsterk_ops import demo
 
@@ -35,7 +40,7 @@ def cmd_seed_demo(args) -> int:
         return amqp.rpc_call(settings.amqp_uri, service, method, *a, timeout=settings.rpc_timeout, **kw)
 
     try:
-        result = demo.seed(call, extra=args.extra)
+        result = demo.seed(call, extra=extra)
     except Exception as exc:
         print(f"seed-demo failed: {type(exc).__name__}: {exc}\n"
               "Are the services running? (`netsterk status`)", file=sys.stderr)

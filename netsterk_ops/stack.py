@@ -208,7 +208,7 @@ def ensure_broker(settings: Settings) -> bool:
 
 
 def run_forever(seed: bool = True) -> int:
-    from netsterk_ops.cli import cmd_seed_demo
+    from netsterk_ops.cli import seed_demo
 
     settings = get_settings()
     started_broker = ensure_broker(settings)
@@ -220,7 +220,7 @@ def run_forever(seed: bool = True) -> int:
     try:
         stack.start()
         stack.wait_ready()
-        if seed and cmd_seed_demo(None) != 0:
+        if seed and seed_demo() != 0:
             code = 1
             return code
         print("\n" + urls(settings) + "\n", flush=True)
