@@ -2,7 +2,8 @@
 {name, value, unit, baseline} (baseline: what the figure is compared with, measured in the same
 run, or the issue's aim; null when the figure stands alone); the run's time and host are printed.
 
-    .venv/bin/python -m bench.run [--e2e-n 1000] [--e2e-clients 1] [--messages-n 2000] [--only e2e,messages]
+    .venv/bin/python -m bench.run [--e2e-n 1000] [--e2e-clients 1] [--messages-n 2000]
+        [--workflows-m 100] [--only messages,e2e,workflows]
 """
 from __future__ import annotations
 
@@ -36,7 +37,8 @@ def main(argv=None) -> int:
     parser.add_argument("--e2e-n", type=int, default=1000)
     parser.add_argument("--e2e-clients", type=int, default=1)
     parser.add_argument("--messages-n", type=int, default=2000)
-    parser.add_argument("--only", default="messages,e2e")
+    parser.add_argument("--workflows-m", type=int, default=100)
+    parser.add_argument("--only", default="messages,e2e,workflows")
     args = parser.parse_args(argv)
     chosen = args.only.split(",")
     rows: list[dict] = []
@@ -47,6 +49,9 @@ def main(argv=None) -> int:
     if "e2e" in chosen:
         from bench import bench_e2e
         rows += bench_e2e.run(args.e2e_n, args.e2e_clients)
+    if "workflows" in chosen:
+        from bench import bench_workflows
+        rows += bench_workflows.run(args.workflows_m)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(rows, indent=2) + "\n")
     print(table(rows))
@@ -56,4 +61,9 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    sys.stdout.flush()
+    if "temporalio" in sys.modules:   # STACK.md: the Temporal SDK can crash at interpreter exit
+        import os
+        os._exit(code)
+    sys.exit(code)
