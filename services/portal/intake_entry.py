@@ -29,8 +29,7 @@ def require_partner(user):
 def _page(service, user, title_key: str, action: str, values: dict, errors: dict, status: int = 200,
           choice: dict | None = None):
     fragment = service.intake.form_fragment(user.network, values, errors, action, choice)
-    return html_response(pages.layout(both(title_key), f"<h1>{pages.e(both(title_key))}</h1>{fragment}",
-                                      user=user), status=status)
+    return html_response(pages.layout(both(title_key), fragment, user=user), status=status)
 
 
 def _submitted(user, result: dict) -> Response:

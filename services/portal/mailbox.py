@@ -36,8 +36,7 @@ def mailbox(service, request) -> Response:
     user = require_coordinator(session_user(service, request))
     review = service.intake.mail_review(user.network)
     quarantine = service.intake.mail_quarantine(user.network)
-    body = (f"<h1>{pages.e(both('portal.mail.title'))}</h1>"
-            f"<h2>{pages.e(both('portal.mail.review'))}</h2>{_rows(review, reprocess=False)}"
+    body = (f"<h2>{pages.e(both('portal.mail.review'))}</h2>{_rows(review, reprocess=False)}"
             f"<h2 id='quarantine'>{pages.e(both('portal.mail.quarantine'))}</h2>{_rows(quarantine, reprocess=True)}")
     return html_response(pages.layout(both("portal.mail.title"), body, user=user))
 

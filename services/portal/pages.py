@@ -40,10 +40,28 @@ def local_time(value, *, date_only: bool = False) -> str:
     return local.strftime("%Y-%m-%d") if date_only else local.strftime("%Y-%m-%d %H:%M")
 
 
+# the pages each role can open, in the header (one place; each page still checks the role)
+NAVIGATION = {
+    "coordinator": (("/", "portal.nav.inbox"), ("/referrals/phone", "portal.nav.phone"),
+                    ("/mail", "portal.nav.mail"), ("/directory", "portal.nav.directory"),
+                    ("/reports", "portal.nav.reports")),
+    "partner_staff": (("/directory", "portal.nav.directory"), ("/engagements/direct", "portal.nav.direct")),
+    "network_admin": (("/directory", "portal.nav.directory"), ("/directory/changes", "portal.nav.changes"),
+                      ("/directory/rules", "portal.nav.rules"), ("/reports", "portal.nav.reports")),
+    "analyst": (("/reports", "portal.nav.reports"), ("/directory", "portal.nav.directory")),
+}
+
+
+def navigation(user) -> str:
+    links = NAVIGATION.get(getattr(user, "role", None), ())
+    return "".join(f'<a href="{e(path)}">{e(both(key))}</a>' for path, key in links)
+
+
 def layout(title: str, body: str, *, user=None) -> str:
     account = ""
     if user is not None:
-        account = (f'<span>{e(both("portal.logged_in_as", username=user.username, network=user.network))}</span>'
+        account = (navigation(user) +
+                   f'<span>{e(both("portal.logged_in_as", username=user.username, network=user.network))}</span>'
                    f'<form method="post" action="/logout" class="inline">'
                    f'<button type="submit">{e(both("portal.logout"))}</button></form>')
     return (
