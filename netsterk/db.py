@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import JSON, DateTime, Integer, String, create_engine, event, select
+from sqlalchemy import JSON, DateTime, Integer, String, create_engine, event, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
@@ -121,16 +121,34 @@ def add_to_outbox(session: Session, outbox_model, source: str, envelope: dict) -
 
 
 def relay_outbox(factory: sessionmaker, outbox_model, connection, limit: int = 100) -> int:
-    """Publish unpublished outbox rows in order; mark each after the broker confirmed it.
+    """Publish unpublished outbox rows in order; mark them after the broker confirmed them.
 
-    Safe with several replicas relaying the same table on PostgreSQL: the rows are taken with
-    SELECT ... FOR UPDATE SKIP LOCKED, so another relay skips them until this one commits and
-    no row is published by two relays. (SQLite, the single-machine default, has no row locks;
-    taking its database write lock here would stall an eventlet process whose other greenthreads
-    write meanwhile, so replicas on one SQLite file may publish a row twice.) A crash between
-    publish and mark publishes a row twice too; consumers dedupe on message_id.
+    PostgreSQL (several replicas): the rows are taken with SELECT ... FOR UPDATE SKIP LOCKED, so
+    another relay skips them until this one commits and no row is published by two relays.
+    SQLite (the single-machine default) has one database-wide write lock: holding it while
+    publishing would block every other writer of the process (an eventlet service stalls, and
+    concurrent submits end in "database is locked"). There the rows are read without a write
+    lock, published, and marked in one short write afterwards. Either way a crash between publish
+    and mark publishes a row twice; consumers dedupe on message_id.
     """
     from netsterk.amqp import publish_event
+
+    if factory.kw["bind"].dialect.name == "sqlite":
+        with session_scope(factory) as session:
+            rows = [(row.id, row.source, row.event_type, row.body) for row in session.scalars(
+                select(outbox_model).where(outbox_model.published_at.is_(None))
+                .order_by(outbox_model.id).limit(limit))]
+        done = []
+        try:
+            for row_id, source, event_type, body in rows:
+                publish_event(connection, source, event_type, body)
+                done.append(row_id)
+        finally:
+            if done:
+                with session_scope(factory) as session:
+                    session.execute(update(outbox_model).where(outbox_model.id.in_(done)).values(
+                        published_at=utcnow(), attempts=outbox_model.attempts + 1))
+        return len(done)
 
     published = 0
     with session_scope(factory) as session:
