@@ -130,7 +130,9 @@ def direct_engagement(direct: dict) -> dict:
 def link_possible_duplicates(session: Session, referral: Referral) -> list[dict]:
     """Open referrals in the same network for the same young person or household whose concerns
     overlap: linked, and flagged in the event for the coordinator (DESIGN §6)."""
-    candidates = session.scalars(select(Referral).where(
+    # only the clear columns: loading whole rows would decrypt every personal field of each one
+    candidates = session.execute(select(
+        Referral.id, Referral.ref, Referral.categories, Referral.person_key).where(
         Referral.network == referral.network, Referral.id != referral.id,
         Referral.state.not_in(contracts.FINAL_STATES),
         or_(Referral.person_key == referral.person_key,
