@@ -41,11 +41,11 @@ class RemoteError(Exception):
 
 
 class RpcTimeout(Exception):
-    pass
+    """The called service did not answer within the timeout."""
 
 
 class UnknownService(Exception):
-    pass
+    """No queue is bound for the called service: it never ran on this broker (vhost)."""
 
 
 def event_exchange(source: str) -> Exchange:
