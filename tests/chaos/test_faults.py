@@ -124,7 +124,10 @@ def settle(settings, fault: str, referrals: dict[str, str], before: dict, *, sta
     RESULTS.append({"fault": fault, "submitted": len(referrals), "complete": seen["complete"],
                     "duplicates": seen["duplicates"], "lost": len(referrals) - seen["complete"]})
     assert seen["complete"] == len(referrals), f"{fault}: not everywhere: {seen['missing']}"
-    assert seen["duplicates"] == 0, f"{fault}: duplicates: {seen}"
+    # SMTP is at-least-once: notifications killed between the relay's 250 and marking the mail
+    # sent may send that one mail again (documented); nothing else may ever happen twice
+    allowed = 1 if "notifications" in fault else 0
+    assert seen["duplicates"] <= allowed, f"{fault}: duplicates: {seen}"
     return seen
 
 
