@@ -20,7 +20,8 @@ from netsterk.settings import get_settings
 from netsterk.nameko_support import (
     Database, OutboxRelay, consume_once, health_report, html_response, http_health, json_response,
 )
-from services.intake import domain, openapi, pages
+from services.intake import conference, domain, openapi, pages, plan, voice
+from services.intake.wraparound import Refusal
 from services.intake.models import Outbox, ProcessedMessage
 from services.intake.mail import processing as mail_processing
 from services.intake.mail.models import MailMessage
@@ -259,6 +260,76 @@ class IntakeService:
                 raise LookupError(f"no mail {mail_id}")
         self.process_mail()
         return self.mail_status(mail_id)
+
+    # --- working together around one young person (issue 13): plan, voice, case conference ---
+    # The portal vouches for the viewer ({role, network, by, organisation_id?, can_edit?});
+    # every answer is {"result": ...} or {"error": {status, message, field}}.
+
+    def _wrap(self, work):
+        try:
+            with session_scope(self.db) as session:
+                return {"result": work(session)}
+        except Refusal as refusal:
+            return {"error": refusal.as_dict()}
+
+    @rpc
+    def plan_view(self, referral_id, viewer):
+        return self._wrap(lambda s: plan.view_plan(s, referral_id, viewer))
+
+    @rpc
+    def plan_add_item(self, referral_id, viewer, data):
+        return self._wrap(lambda s: plan.add_item(s, referral_id, viewer, data))
+
+    @rpc
+    def plan_change_item(self, referral_id, viewer, item_id, data):
+        return self._wrap(lambda s: plan.change_item(s, referral_id, viewer, item_id, data))
+
+    @rpc
+    def plan_set_contact(self, referral_id, viewer, data):
+        return self._wrap(lambda s: plan.set_contact(s, referral_id, viewer, data))
+
+    @rpc
+    def voice_record(self, referral_id, viewer, data):
+        return self._wrap(lambda s: voice.record_voice(s, referral_id, viewer, data))
+
+    @rpc
+    def voice_withdraw_consent(self, referral_id, viewer):
+        return self._wrap(lambda s: voice.withdraw_consent(s, referral_id, viewer))
+
+    @rpc
+    def conference_create(self, referral_id, viewer, data):
+        return self._wrap(lambda s: conference.create(s, referral_id, viewer, data))
+
+    @rpc
+    def conference_list(self, referral_id, viewer):
+        return self._wrap(lambda s: conference.for_referral(s, referral_id, viewer))
+
+    @rpc
+    def conference_get(self, conference_id, viewer):
+        return self._wrap(lambda s: conference.get(s, conference_id, viewer))
+
+    @rpc
+    def conference_invite(self, conference_id, viewer):
+        """Build the invitations and have notifications send each (e-mail + .ics)."""
+        settings = get_settings()
+        answer = self._wrap(lambda s: conference.invitations(s, conference_id, viewer,
+                                                             organizer=settings.mail_from))
+        if "error" in answer:
+            return answer
+        sent = [self.notifications_rpc.send_invitation(mail)["status"] for mail in answer["result"]]
+        log.info("conference_invitations_sent", count=len(sent))
+        result = self.conference_get(conference_id, viewer)
+        if "result" in result:
+            result["result"]["mail_status"] = sent
+        return result
+
+    @rpc
+    def conference_record(self, conference_id, viewer, data):
+        return self._wrap(lambda s: conference.record(s, conference_id, viewer, data))
+
+    @rpc
+    def conference_tasks_sent(self, conference_id, viewer):
+        return self._wrap(lambda s: conference.tasks_sent(s, conference_id, viewer))
 
     # --- events and timers ---
 
