@@ -8,22 +8,12 @@ from sqlalchemy.orm import Session
 
 from netsterk.db import utcnow
 from netsterk.i18n import both
+from netsterk.refusal import Refusal
 from services.intake.models import Referral
 from services.intake.wraparound_models import WraparoundHistory
 
 ROLES = ("coordinator", "partner", "school")
 MAX_TEXT = 4000
-
-
-class Refusal(Exception):
-    """A request refused with a clear message: 403 (not allowed), 404 (not found), 422 (bad input)."""
-
-    def __init__(self, status: int, message: str, field: str | None = None):
-        super().__init__(message)
-        self.status, self.message, self.field = status, message, field
-
-    def as_dict(self) -> dict:
-        return {"status": self.status, "message": self.message, "field": self.field}
 
 
 def viewer_of(raw) -> dict:

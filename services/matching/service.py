@@ -12,7 +12,8 @@ from netsterk.db import session_scope
 from netsterk.logging import get_logger, log_context
 from netsterk.nameko_support import Database, OutboxRelay, consume_once, health_report
 from netsterk.settings import get_settings
-from services.matching import domain, hsds, spreadsheet
+from services.matching import catalogue, domain, hsds, spreadsheet
+from netsterk.refusal import answer
 from services.matching.models import Outbox, ProcessedMessage
 
 log = get_logger(__name__)
@@ -92,6 +93,35 @@ class MatchingService:
         """The directory overview without staff: organisations with their offers."""
         with session_scope(self.db) as session:
             return [dict(org, staff=[]) for org in domain.export_directory(session, network)]
+
+    # --- the offer catalogue for reporters and information sessions (issue 13) ---
+    def _answer(self, work):
+        with session_scope(self.db) as session:
+            return answer(lambda: work(session))
+
+    @rpc
+    def catalogue_search(self, network, criteria=None):
+        criteria = criteria if isinstance(criteria, dict) else {}
+        return self._answer(lambda s: dict(catalogue.search(s, network, **{
+            k: criteria.get(k) for k in ("concern", "age", "area", "language")}),
+            facets=catalogue.facets(s, network)))
+
+    @rpc
+    def session_announce(self, network, organisation_id, data, by, categories=None):
+        return self._answer(lambda s: catalogue.announce(s, network, organisation_id, data, by, categories))
+
+    @rpc
+    def session_list(self, network, theme=None, organisation_id=None):
+        return self._answer(lambda s: catalogue.list_sessions(s, network, theme=theme,
+                                                              organisation_id=organisation_id))
+
+    @rpc
+    def session_register(self, network, session_id, data):
+        return self._answer(lambda s: catalogue.register(s, network, session_id, data))
+
+    @rpc
+    def session_registrations(self, network, organisation_id, session_id):
+        return self._answer(lambda s: catalogue.registrations(s, network, organisation_id, session_id))
 
     @rpc
     def list_offers(self, network):
