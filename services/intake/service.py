@@ -124,7 +124,10 @@ class IntakeService:
 
     @http("GET", "/referrals/new")
     def form(self, request):
-        return html_response(pages.referral_form(self._networks(), dict(request.args.items()), {}))
+        values = dict(request.args.items())
+        if "categories" in request.args:   # a referral started from an offer in the catalogue
+            values["categories"] = request.args.getlist("categories")
+        return html_response(pages.referral_form(self._networks(), values, {}))
 
     @http("POST", "/referrals/new")
     def form_submit(self, request):
@@ -186,6 +189,10 @@ class IntakeService:
         networks = [n for n in self._networks() if n["code"] == network]
         return pages.referral_form_fields(networks, values or {}, errors or {}, action=action,
                                           allow_draft=False, choice=choice)
+
+    @rpc
+    def list_networks(self):
+        return self._networks()
 
     @rpc
     def upsert_network(self, code, name, categories):

@@ -323,7 +323,10 @@ def detail_page(user, snapshot: dict, *, error: str | None = None, values: dict 
         + _table(["portal.column.offer", "portal.column.organisation", "portal.column.status"], engagements)
         + f'</section><section><h2>{e(both("portal.detail.feedback"))}</h2>'
         + _table(["portal.column.when", "portal.column.who", "portal.detail.feedback"], feedback)
-        + f'</section><p><a href="/">{e(both("portal.back"))}</a></p>'
+        + f'</section><p><a href="/">{e(both("portal.back"))}</a>'
+        f' · <a id="plan-link" href="/referrals/{e(snapshot["referral_id"])}/plan">{e(both("wrap.plan.link"))}</a>'
+        f' · <a id="conference-link" href="/referrals/{e(snapshot["referral_id"])}/conferences">'
+        f'{e(both("wrap.conference.title_list"))}</a></p>'
     )
     return layout(both("portal.detail.title", ref=snapshot.get("ref", "")), body, user=user)
 
@@ -358,7 +361,7 @@ def engagement_page(snapshot: dict, engagement: dict, categories: list[str], *,
             f'{e(both("portal.engagement.decline"))}</button></form>')
     elif status in ACCEPTED_ENGAGEMENT:
         outcomes = [(o, both("portal.end_outcome." + o)) for o in END_OUTCOMES]
-        action = (
+        action = (f'<p><a id="plan-link" href="{base}/plan">{e(both("wrap.plan.link"))}</a></p>' + 
             _partner_form(base, "feedback", "portal.engagement.feedback_intro",
                           _textarea("text", "portal.detail.feedback", required=True),
                           "portal.engagement.feedback_submit")
