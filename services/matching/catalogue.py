@@ -58,7 +58,8 @@ def search(session: Session, network: str, *, concern=None, age=None, area=None,
                 normalise(n) for n in offer.neighbourhoods or []]:
             continue
         found.append({
-            "offer_id": offer.id, "name": offer.name, "description": offer.description or "",
+            "offer_id": offer.id, "name": offer.name,
+            "description": offer.description or organisation.description or "",
             "organisation_id": organisation.id, "organisation": organisation.name,
             "organisation_description": organisation.description or "",
             "categories": list(offer.categories or []), "min_age": offer.min_age, "max_age": offer.max_age,
