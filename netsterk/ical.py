@@ -62,6 +62,8 @@ def invitation(events: list[Event], *, organizer: str, method: str = "REQUEST",
     lines = ["BEGIN:VCALENDAR", f"PRODID:{PRODID}", "VERSION:2.0", "CALSCALE:GREGORIAN",
              f"METHOD:{method}"]
     for event in events:
+        if event.start.tzinfo is None or event.end.tzinfo is None:
+            raise ValueError("iCalendar times must be timezone-aware")
         if event.end <= event.start:
             raise ValueError("an event must end after it starts")
         lines += ["BEGIN:VEVENT", f"UID:{event.uid}", f"DTSTAMP:{stamp}",
