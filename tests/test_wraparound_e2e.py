@@ -245,6 +245,7 @@ def test_a_case_conference_from_invitation_to_decisions_to_workflow_tasks(live_s
     coordinator.wait_for_url(conference_url)
     assert "gehouden" in coordinator.locator("#conference-status").inner_text()
     assert "Eerst slaap en thuis" in coordinator.locator("#decisions").inner_text()
+    assert coordinator.locator("strong.present").count() == 2      # the school and the CLB came
     coordinator.screenshot(path=str(shots / "conference-held.png"), full_page=True)
 
     # the actions are tasks with due dates in the referral's workflow

@@ -262,6 +262,9 @@ def anonymise_referral(session: Session, envelope: dict) -> bool:
             event_payload.update({key: None for key in WIPED_EVENT_KEYS})
             row.body = dict(body, payload=event_payload)
             changed = True
+    from services.intake.wraparound import anonymise as anonymise_wraparound
+
+    changed = anonymise_wraparound(session, referral.id) or changed
     return wipe_mail_of(session, referral.id) or changed
 
 

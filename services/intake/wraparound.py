@@ -78,3 +78,39 @@ def audit(session: Session, viewer: dict, subject: str, subject_id: str, action:
         network=viewer["network"], subject=subject, subject_id=subject_id, item_id=item_id,
         referral_id=referral_id, action=action, by=viewer["by"],
         organisation_id=viewer.get("organisation_id"), fields=sorted(fields), at=utcnow()))
+
+
+def anonymise(session: Session, referral_id: str) -> bool:
+    """After retention (`referral_anonymise`): the referral's voice and case conferences lose their
+    personal text; the family plan too once every referral in it is anonymised. Returns whether
+    anything changed. The history keeps who/what/when (no personal text is in it)."""
+    from sqlalchemy import select
+
+    from services.intake.wraparound_models import Conference, Plan, PlanItem, PlanReferral, Voice
+
+    changed = False
+    voice = session.get(Voice, referral_id)
+    if voice is not None and (voice.wishes or voice.worries or voice.what_helps):
+        voice.wishes = voice.worries = voice.what_helps = None
+        changed = True
+    for conference in session.scalars(select(Conference).where(Conference.referral_id == referral_id)):
+        if conference.invitees != "[]" or conference.decisions or conference.actions:
+            conference.invitees, conference.decisions, conference.actions = "[]", None, None
+            changed = True
+    link = session.scalar(select(PlanReferral).where(PlanReferral.referral_id == referral_id))
+    if link is None:
+        return changed
+    others = session.scalars(select(Referral.person_key).join(
+        PlanReferral, PlanReferral.referral_id == Referral.id).where(
+        PlanReferral.plan_id == link.plan_id, Referral.id != referral_id)).all()
+    if any(others):          # another referral of the family is still kept: the plan stays
+        return changed
+    plan = session.get(Plan, link.plan_id)
+    if plan.contact_person:
+        plan.contact_person = None
+        changed = True
+    for item in session.scalars(select(PlanItem).where(PlanItem.plan_id == plan.id)):
+        if item.text:
+            item.text, changed = "", True
+    plan.household_key = ""
+    return changed

@@ -160,7 +160,8 @@ def record_form(conference: dict, values: dict | None = None, error: str | None 
     values = values or {}
     times = [(t, local_time(t)) for t in conference["proposed_times"]]
     present = "".join(
-        f'<label class="choice"><input type="checkbox" name="present" value="{n}"> '
+        f'<label class="choice"><input type="checkbox" name="present" value="{n}"'
+        f'{" checked" if str(n) in (values.get("present") or []) else ""}> '
         f'{e(i.get("name") or i["email"])} ({e(label("wrap.role", i["role"]))})</label>'
         for n, i in enumerate(conference["invitees"]))
     actions = "".join(
@@ -185,7 +186,7 @@ def _detail_page(service, user, conference_id, *, values=None, error=None, info=
     snapshot = network_snapshot(service, user, conference["referral_id"])
     invitees = "".join(
         f'<li>{e(i.get("name") or "")} &lt;{e(i["email"])}&gt; — {e(label("wrap.role", i["role"]))}'
-        + (f' — <strong>{e(both("wrap.conference.was_present"))}</strong>'
+        + (f' — <strong class="present">{e(both("wrap.conference.was_present"))}</strong>'
            if conference["status"] == "held" and n in conference["attendance"] else "") + "</li>"
         for n, i in enumerate(conference["invitees"]))
     facts = (f'<dl class="card"><dt>{e(both("wrap.conference.reason"))}</dt><dd>{e(label("wrap.reason", conference["reason"]))}</dd>'
@@ -243,6 +244,7 @@ def send_tasks(service, user, conference: dict) -> None:
 def record(service, request, conference_id: str) -> Response:
     user = require_coordinator(session_user(service, request))
     values = {k: request.form.get(k) for k in request.form.keys()}
+    values["present"] = request.form.getlist("present")
     try:
         conference = call_intake(service, "conference_record", conference_id, coordinator_viewer(user),
                                  record_data(request.form))

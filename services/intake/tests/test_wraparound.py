@@ -198,3 +198,34 @@ def test_a_conference_refuses_bad_times_addresses_and_non_coordinators(factory):
     with pytest.raises(Refusal) as refused:
         call(factory, conference.create, referral, ARKTOS, base)
     assert refused.value.status == 403
+
+
+def test_anonymisation_wipes_the_voice_the_conferences_and_at_last_the_plan(factory):
+    from netsterk.envelope import make_envelope
+    from services.intake.wraparound_models import Conference, Plan, PlanItem, Voice
+
+    first, sibling = submit(factory), submit(factory, first_name="Sara", categories=["motivation"])
+    call(factory, plan.add_item, first, COORD, {"kind": "goal", "text": "Doel"})
+    call(factory, plan.set_contact, first, COORD, {"person": "Lies"})
+    call(factory, plan.view_plan, sibling, COORD)
+    call(factory, voice.record_voice, first, COORD, {"from_whom": "both", "wishes": "Wens"})
+    later = (datetime.now(timezone.utc) + timedelta(days=3)).isoformat()
+    made = call(factory, conference.create, first, COORD, {"reason": "request", "location": "CLB",
+                                                           "proposed_times": [later],
+                                                           "invitees": [{"email": "a@b.example"}]})
+
+    def anonymise(referral_id):
+        envelope = make_envelope("referral_anonymise", {"referral_id": referral_id, "ref": "x",
+                                                         "network": "mechelen"}, network="mechelen")
+        with session_scope(factory) as session:
+            return domain.anonymise_referral(session, envelope)
+
+    assert anonymise(first)
+    with session_scope(factory) as session:
+        assert session.get(Voice, first).wishes is None
+        assert session.get(Conference, made["id"]).invitees == "[]"
+        assert [i.text for i in session.scalars(select(PlanItem))] == ["Doel"]   # the sibling's plan stays
+    anonymise(sibling)
+    with session_scope(factory) as session:
+        assert [i.text for i in session.scalars(select(PlanItem))] == [""]
+        assert session.scalars(select(Plan)).one().contact_person is None
