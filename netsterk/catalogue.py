@@ -833,6 +833,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "wrap.from_whom.both": {"nl": "de jongere en de ouders", "en": "the young person and the parents"},
     "wrap.conference.title": {"nl": "Casusoverleg bij melding {ref}", "en": "Case conference for referral {ref}"},
     "wrap.conference.title_list": {"nl": "Casusoverleg", "en": "Case conference"},
+    "wrap.conference.hint": {"nl": "Aangeraden: {reason}. Een casusoverleg brengt school, CLB, partners en waar het past het gezin samen.",
+                             "en": "Advised: {reason}. A case conference brings school, CLB, partners and, where right, the family together."},
     "wrap.conference.new": {"nl": "Casusoverleg samenroepen", "en": "Convene a case conference"},
     "wrap.conference.reason": {"nl": "Aanleiding", "en": "Reason"},
     "wrap.conference.times": {"nl": "Voorgestelde tijdstippen", "en": "Proposed times"},

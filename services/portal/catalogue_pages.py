@@ -77,7 +77,7 @@ def _offer_card(network: str, offer: dict, concern: str | None) -> str:
             f'<dl><dt>{e(both("catalogue.concerns"))}</dt><dd>{e(", ".join(label("category", c) for c in offer["categories"]))}</dd>'
             f'<dt>{e(both("catalogue.age"))}</dt><dd>{e(age)}</dd>'
             f'<dt>{e(both("catalogue.area"))}</dt><dd>{e(area)}</dd>'
-            f'<dt>{e(both("catalogue.languages"))}</dt><dd>{e(", ".join(offer["languages"]))}</dd>'
+            f'<dt>{e(both("catalogue.languages"))}</dt><dd>{e(", ".join(label("language", x) for x in offer["languages"]))}</dd>'
             + (f'<dt>{e(both("catalogue.how_to_reach"))}</dt><dd>{e(offer["how_to_reach"])}</dd>' if offer["how_to_reach"] else "")
             + (f'<dt>{e(both("catalogue.contact"))}</dt><dd>{e(" · ".join(x for x in (offer.get("phone"), offer.get("email"), offer.get("website")) if x))}</dd>')
             + f'</dl><p><a class="refer" href="{e(referral_link(network, offer, concern))}">'
@@ -116,7 +116,7 @@ def catalogue(service, request) -> Response:
             f'<label>{e(both("catalogue.concern"))}{_select("concern", categories, criteria["concern"])}</label>'
             f'<label>{e(both("catalogue.age"))}<input type="number" name="age" id="age" min="0" max="30" value="{e(criteria["age"] or "")}"></label>'
             f'<label>{e(both("catalogue.area"))}{_select("area", areas, criteria["area"])}</label>'
-            f'<label>{e(both("catalogue.language"))}{_select("language", [(x, x) for x in facets["languages"]], criteria["language"])}</label>'
+            f'<label>{e(both("catalogue.language"))}{_select("language", [(x, label("language", x)) for x in facets["languages"]], criteria["language"])}</label>'
             f'<button type="submit">{e(both("catalogue.search"))}</button></form>')
     offers = "".join(_offer_card(network["code"], o, criteria["concern"]) for o in found["offers"])
     sessions = _call(service, "matching", "session_list", network["code"], None, None)

@@ -84,7 +84,10 @@ def _list_page(service, user, referral_id, *, values=None, error=None, status=20
     snapshot = network_snapshot(service, user, referral_id)
     conferences = call_intake(service, "conference_list", referral_id, coordinator_viewer(user))
     base = f"/referrals/{quote(referral_id, safe='')}"
-    body = (_list_rows(conferences) + create_form(referral_id, snapshot, values, error)
+    reason = suggested_reason(snapshot)
+    hint = (message_box(both("wrap.conference.hint", reason=both("wrap.reason." + reason)), "info")
+            if reason != "request" and not conferences else "")
+    body = (hint + _list_rows(conferences) + create_form(referral_id, snapshot, values, error)
             + f'<p><a href="{base}">{e(both("portal.back"))}</a> · <a href="{base}/plan">{e(both("wrap.plan.link"))}</a></p>')
     return html_response(layout(both("wrap.conference.title", ref=snapshot.get("ref", "")), body, user=user),
                          status=status)
