@@ -905,6 +905,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "portal.action.add_tasks": {"nl": "Taken toegevoegd", "en": "Tasks added"},
     "portal.action.complete_task": {"nl": "Taak afgerond", "en": "Task done"},
     "catalogue.title": {"nl": "Aanbod in {network}", "en": "What is on offer in {network}"},
+    "catalogue.browse": {"nl": "Weet u niet wat er bestaat? Bekijk het aanbod van het netwerk.",
+                         "en": "Not sure what exists? Browse the network's offer."},
     "catalogue.intro": {"nl": "Zoek wat er bestaat in het netwerk, op zorg, leeftijd, buurt en taal. Van hieruit kunt u ook meteen melden.",
                         "en": "Search what exists in the network by concern, age, area and language. You can refer from here too."},
     "catalogue.unknown_network": {"nl": "Kies een bestaand netwerk (?network=...).", "en": "Choose an existing network (?network=...)."},
