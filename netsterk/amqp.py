@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 import uuid
 import kombu
 from kombu import Connection, Exchange, Queue
@@ -158,6 +159,56 @@ def rpc_call(uri: str, service: str, method: str, *args, timeout: float = 30.0, 
             return client.call(service, method, *args, **kwargs)
         finally:
             client.close()
+
+
+class ThreadConnections:
+    """One open connection (and RPC reply queue) per thread, for callers that make many calls from
+    a thread pool: the workflow activities. A fresh connection per call costs a TCP and AMQP
+    handshake on both sides (py-spy: most of `send_email`'s time). A connection that failed is
+    dropped, so the next call (the activity's retry) opens a new one."""
+
+    def __init__(self, uri: str, *, caller: str = "client"):
+        self.uri = uri
+        self.caller = caller
+        self._local = threading.local()
+
+    def _open(self):
+        state = getattr(self._local, "state", None)
+        if state is None:
+            connection = connect(self.uri)
+            state = (connection, RpcClient(connection, caller=self.caller))
+            self._local.state = state
+        return state
+
+    def reset(self) -> None:
+        state = getattr(self._local, "state", None)
+        self._local.state = None
+        if state is not None:
+            connection, client = state
+            client.close()
+            try:
+                connection.release()
+            except Exception:
+                pass
+
+    def call(self, service: str, method: str, *args, timeout: float = 30.0, **kwargs):
+        try:
+            _, client = self._open()
+            client.timeout = timeout
+            return client.call(service, method, *args, **kwargs)
+        except (RemoteError, UnknownService):
+            raise  # an answer (or no such service): the connection is fine
+        except BaseException:
+            self.reset()  # a timeout's late reply or a broken connection: start clean
+            raise
+
+    def publish(self, source: str, event_type: str, body: dict, *, headers: dict | None = None) -> None:
+        try:
+            connection, _ = self._open()
+            publish_event(connection, source, event_type, body, headers=headers)
+        except BaseException:
+            self.reset()
+            raise
 
 
 def dead_letter_arguments(queue_name: str) -> dict:
