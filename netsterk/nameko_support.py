@@ -75,11 +75,35 @@ class ParkingQueueConsumer(QueueConsumer):
 
 
 class QuorumEventHandler(EventHandler):
+    """nameko's event handler with quorum queues on request and a delivery limit: a message whose
+    handler killed the process before the ack comes back at most settings.delivery_limit times,
+    then waits in `<consumer>.dlq` with the reason (see amqp.redelivery_verdict)."""
     queue_consumer = ParkingQueueConsumer()
 
     def setup(self):
         super().setup()
         make_quorum(self.queue, self.container.config)
+
+    def handle_message(self, body, message):
+        if message.delivery_info.get("redelivered"):
+            limit = get_settings().delivery_limit
+            consumer = f"{self.container.service_name}.{self.method_name}"
+            with amqp.connect(self.container.config["AMQP_URI"]) as connection:
+                with connection.Producer() as producer:
+                    verdict = amqp.redelivery_verdict(producer, message, self.queue.name, limit)
+            if verdict != "process":
+                if verdict == "limit":
+                    log.error("delivery_limit_reached", consumer=consumer, limit=limit)
+                    dead_letter(self.container.config["AMQP_URI"], consumer, body,
+                                f"delivery limit: the consumer stopped {limit} times on this "
+                                "message before it could finish")
+                    metrics.MESSAGES_CONSUMED.labels(consumer=consumer, outcome="dead_lettered").inc()
+                else:
+                    log.warning("redelivered_message_requeued", consumer=consumer,
+                                deliveries=amqp.deliveries_of(message))
+                self.queue_consumer.ack_message(message)
+                return
+        super().handle_message(body, message)
 
 
 rpc = QuorumRpc.decorator

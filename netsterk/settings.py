@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     # declare our durable queues (nameko RPC / event-handler queues, dead-letter queues, the
     # bridge's queues) as quorum queues: on for a RabbitMQ cluster (deploy/), off locally
     quorum_queues: bool = False
+    # a message whose consumer died before the ack (a crash, a kill) is delivered again; after
+    # this many deliveries it is parked in `<queue>.dlq` instead of killing the consumer forever
+    delivery_limit: int = 5
     # a nameko service applies its Alembic migrations when it starts; off where a Job migrates
     migrate_on_start: bool = True
     # Prometheus /metrics of this process on this port (0 = off; 9100 in containers)
