@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import subprocess
 import smtplib
 import sqlite3
 import time
@@ -202,6 +203,28 @@ def test_broker_connections_closed_every_process_reconnects(stack):
                         auth=("guest", "guest"), headers={"X-Reason": "chaos test"}, timeout=10)
     referrals |= submit(settings, 2)
     settle(settings, "broker connections closed (for a broker restart)", referrals, before)
+
+
+def rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True, timeout=120)
+
+
+def test_rabbitmq_restarted(stack):
+    """The broker itself stops (its application, as in a restart: connections gone, durable
+    queues and persistent messages kept on disk) while referrals are submitted, then starts
+    again: intake keeps them in its outbox, every process reconnects, nothing is lost or doubled.
+    It is the machine's one broker: the other test stacks are not running while the faults run."""
+    settings, stack = stack
+    before = totals(settings)
+    referrals = submit(settings, 2)
+    rabbitmqctl("stop_app")
+    try:
+        referrals |= submit(settings, 2)      # stored with their outbox rows; published later
+        time.sleep(3)
+    finally:
+        rabbitmqctl("start_app")
+        rabbitmqctl("await_startup")
+    settle(settings, "RabbitMQ stopped and started", referrals, before)
 
 
 def test_temporal_server_restarted(stack):
