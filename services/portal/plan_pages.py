@@ -120,7 +120,7 @@ def _item_row(item: dict, base: str | None) -> str:
         next_status = "done" if item.get("status") == "open" else "open"
         change = (f'<form method="post" action="{base}/items/{e(item["id"])}" class="inline">'
                   f'<input type="hidden" name="status" value="{next_status}">'
-                  f'<button type="submit" class="secondary">{e(both("wrap.plan.mark_" + next_status))}</button></form>')
+                  f'<button type="submit" class="secondary">{e(both(f"wrap.plan.mark_{next_status}"))}</button></form>')
     return (f'<tr class="plan-item kind-{e(item["kind"])} {"done" if item.get("status") == "done" else ""}" '
             f'data-id="{e(item["id"])}"><td>{e(label("wrap.kind", item["kind"]))}</td>'
             f'<td class="item-text">{e(item["text"])}</td><td>{who}</td>'
