@@ -239,6 +239,29 @@ def test_a_case_conference_from_invitation_to_decisions_to_workflow_tasks(live_s
     assert sorted(events[0]["ATTENDEE"]) == sorted(i[0] for i in invitees)
     assert "Yara" not in raw.decode("utf-8", "replace")           # the reference, no name
 
+    # the time is settled: the confirmed time as a REQUEST (SEQUENCE 1), the other one cancelled
+    coordinator.select_option("#conference-confirm select[name=time]", index=1)
+    coordinator.click("#conference-confirm button[type=submit]")
+    coordinator.wait_for_load_state()
+    assert (first_time + timedelta(days=1)).strftime("%Y-%m-%d %H:%M") in coordinator.locator("#confirmed-time").inner_text()
+
+    def calendars():
+        found = {}
+        for m in mails(settings):
+            if referral["ref"] in m["subject"] and "Casusoverleg" in m["subject"]:
+                raw = requests.get(f"{settings.mailsink_url}/messages/{m['id']}.eml", timeout=10).content
+                part = next(p for p in email.message_from_bytes(raw, policy=policy.default).iter_attachments()
+                            if p.get_content_type() == "text/calendar")
+                method, events = ical.parse_events(part.get_content())
+                found.setdefault((method, events[0]["SEQUENCE"]), []).append((m["to"][0], events))
+        return found if len(found.get(("CANCEL", "1"), [])) == len(invitees) and \
+            len(found.get(("REQUEST", "1"), [])) == len(invitees) else None
+    found = wait_until(calendars, timeout=60, what="the confirmation and the cancellation of each invitee")
+    confirmed = found[("REQUEST", "1")][0][1]
+    assert len(confirmed) == 1 and confirmed[0]["STATUS"] == "CONFIRMED" and confirmed[0]["UID"].endswith("-1@netsterk")
+    cancelled = found[("CANCEL", "1")][0][1]
+    assert len(cancelled) == 1 and cancelled[0]["UID"].endswith("-0@netsterk")
+
     # the record: who came, the decisions, the actions (a bad date first: a clear message)
     coordinator.check("#conference-record input[name=present][value='0']")
     coordinator.check("#conference-record input[name=present][value='1']")

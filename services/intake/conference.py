@@ -105,43 +105,77 @@ def _get(session: Session, conference_id: str, viewer: dict) -> Conference:
 
 def invitations(session: Session, conference_id: str, viewer, *, organizer: str,
                 lang: str = "nl") -> list[dict]:
-    """The invitation mails (one per invitee), each with an .ics (METHOD:REQUEST, a VEVENT per
-    proposed time). Idempotency keys carry the SEQUENCE: sending again after a change re-invites,
-    sending twice the same does not. No personal data of the young person in the mail: the
-    reference only."""
+    """The invitation mails (one per invitee and calendar method). Before a time is confirmed: one
+    .ics (METHOD:REQUEST) with a TENTATIVE VEVENT per proposed time. After: a REQUEST for the
+    chosen time (CONFIRMED, SEQUENCE raised) and a CANCEL for the other proposed times, so the
+    invitees' calendars keep one event. Idempotency keys carry the SEQUENCE: sending again after a
+    change re-invites, sending the same twice does not. No personal data of the young person in
+    the mail: the reference only."""
     viewer = _coordinator(viewer)
     conference = _get(session, conference_id, viewer)
     if conference.status == "held":
         raise Refusal(422, both("wrap.conference.already_held"))
     referral = referral_in_network(session, conference.referral_id, viewer["network"])
     invitees = json.loads(conference.invitees)
-    times = [datetime.fromisoformat(v) for v in conference.proposed_times]
     summary = f"{t('wrap.conference.summary', 'nl', ref=referral.ref)} / {t('wrap.conference.summary', 'en', ref=referral.ref)}"
-    events = [ical.Event(uid=f"{conference.id}-{n}@netsterk", start=start,
-                         end=start + timedelta(minutes=conference.duration_minutes),
-                         summary=summary, description=both("wrap.conference.ics_description"),
-                         location=conference.location, sequence=conference.sequence,
-                         status="CONFIRMED" if len(times) == 1 else "TENTATIVE",
-                         attendees=[(i["email"], i["name"] or i["role"]) for i in invitees])
-              for n, start in enumerate(times)]
-    ics = ical.invitation(events, organizer=organizer)
-    when = "\n".join(f"- {m.astimezone(LOCAL).strftime('%Y-%m-%d %H:%M')}" for m in times)
+    attendees = [(i["email"], i["name"] or i["role"]) for i in invitees]
+
+    def event(n: int, start: datetime, status: str) -> ical.Event:
+        return ical.Event(uid=f"{conference.id}-{n}@netsterk", start=start,
+                          end=start + timedelta(minutes=conference.duration_minutes), summary=summary,
+                          description=both("wrap.conference.ics_description"), location=conference.location,
+                          sequence=conference.sequence, status=status, attendees=attendees)
+
+    times = [(n, datetime.fromisoformat(v)) for n, v in enumerate(conference.proposed_times)]
+    if conference.confirmed_time:
+        chosen = [(n, m) for n, m in times if conference.proposed_times[n] == conference.confirmed_time]
+        others = [(n, m) for n, m in times if conference.proposed_times[n] != conference.confirmed_time]
+        calendars = [("REQUEST", [event(n, m, "CONFIRMED") for n, m in chosen], "wrap.conference.mail_confirmed", chosen)]
+        if others:
+            calendars.append(("CANCEL", [event(n, m, "CANCELLED") for n, m in others],
+                              "wrap.conference.mail_cancelled", others))
+    else:
+        calendars = [("REQUEST", [event(n, m, "CONFIRMED" if len(times) == 1 else "TENTATIVE") for n, m in times],
+                      "wrap.conference.mail_body", times)]
     if conference.invited_at is None:
         conference.invited_at = utcnow()
     conference.status = "invited"
     audit(session, viewer, "conference", conference.id, "invitations_sent", referral_id=referral.id,
-          fields=["invitees"])
+          fields=["invitees"] + (["confirmed_time"] if conference.confirmed_time else []))
     mails = []
-    for invitee in invitees:
-        body = "\n\n".join(t("wrap.conference.mail_body", lng, ref=referral.ref, times=when,
-                             location=conference.location,
-                             minutes=conference.duration_minutes) for lng in ("nl", "en"))
-        mails.append({
-            "idempotency_key": f"conference:{conference.id}:{conference.sequence}:{invitee['email'].lower()}",
-            "to": invitee["email"], "lang": lang, "subject": summary + f" [{referral.ref}]",
-            "body": body, "ics": ics, "network": referral.network, "referral_ref": referral.ref,
-            "correlation_id": referral.correlation_id})
+    for method, events, body_key, moments in calendars:
+        ics = ical.invitation(events, organizer=organizer, method=method)
+        when = "\n".join(f"- {m.astimezone(LOCAL).strftime('%Y-%m-%d %H:%M')}" for _n, m in moments)
+        body = "\n\n".join(t(body_key, lng, ref=referral.ref, times=when, location=conference.location,
+                               minutes=conference.duration_minutes) for lng in ("nl", "en"))
+        prefix = "" if method == "REQUEST" else f"{t('wrap.conference.cancelled', 'nl')} / {t('wrap.conference.cancelled', 'en')}: "
+        for invitee in invitees:
+            mails.append({
+                "idempotency_key": f"conference:{conference.id}:{conference.sequence}:{method.lower()}:"
+                                   f"{invitee['email'].lower()}",
+                "to": invitee["email"], "lang": lang, "subject": prefix + summary + f" [{referral.ref}]",
+                "body": body, "ics": ics, "method": method, "network": referral.network,
+                "referral_ref": referral.ref, "correlation_id": referral.correlation_id})
     return mails
+
+
+def confirm_time(session: Session, conference_id: str, viewer, data: dict) -> None:
+    """The coordinator settles on one of the proposed times: SEQUENCE goes up; invitations()
+    then sends the confirmed time and cancels the others."""
+    viewer = _coordinator(viewer)
+    conference = _get(session, conference_id, viewer)
+    if conference.status != "invited":
+        raise Refusal(422, both("wrap.conference.not_invited" if conference.status == "proposed"
+                                else "wrap.conference.already_held"))
+    chosen = (data or {}).get("time") if isinstance(data, dict) else None
+    if chosen not in conference.proposed_times:
+        raise Refusal(422, both("wrap.conference.choose_time"), "time")
+    if conference.confirmed_time == chosen:
+        raise Refusal(422, both("wrap.nothing_changed"), "time")
+    conference.confirmed_time = chosen
+    conference.sequence += 1
+    audit(session, viewer, "conference", conference.id, "time_confirmed", referral_id=conference.referral_id,
+          fields=["confirmed_time"])
 
 
 def record(session: Session, conference_id: str, viewer, data: dict) -> dict:
@@ -155,7 +189,7 @@ def record(session: Session, conference_id: str, viewer, data: dict) -> dict:
         raise Refusal(422, both("wrap.bad_request"))
     if conference.status != "invited":
         raise Refusal(422, both("wrap.conference.not_invited"))
-    held_at = text(data, "held_at", limit=40)
+    held_at = text(dict(data, held_at=data.get("held_at") or conference.confirmed_time), "held_at", limit=40)
     if held_at not in conference.proposed_times:
         try:
             held_at = parse_time(held_at).isoformat()
@@ -212,6 +246,7 @@ def view(conference: Conference, ref: str) -> dict:
             "duration_minutes": conference.duration_minutes,
             "proposed_times": list(conference.proposed_times),
             "invitees": json.loads(conference.invitees), "sequence": conference.sequence,
+            "confirmed_time": conference.confirmed_time,
             "invited_at": conference.invited_at.isoformat() if conference.invited_at else None,
             "held_at": conference.held_at, "attendance": list(conference.attendance or []),
             "decisions": conference.decisions, "actions": json.loads(conference.actions or "[]"),

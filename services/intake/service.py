@@ -331,6 +331,14 @@ class IntakeService:
         return result
 
     @rpc
+    def conference_confirm_time(self, conference_id, viewer, data):
+        """Settle on one proposed time, then send the confirmed time and cancel the others."""
+        answer = self._wrap(lambda s: conference.confirm_time(s, conference_id, viewer, data))
+        if "error" in answer:
+            return answer
+        return self.conference_invite(conference_id, viewer)
+
+    @rpc
     def conference_record(self, conference_id, viewer, data):
         return self._wrap(lambda s: conference.record(s, conference_id, viewer, data))
 

@@ -90,6 +90,7 @@ class Conference(Base):
     proposed_times: Mapped[list] = mapped_column(JSON, default=list)     # ISO datetimes (UTC)
     invitees: Mapped[str] = mapped_column(EncryptedText)     # JSON [{email, role, name}]
     sequence: Mapped[int] = mapped_column(Integer, default=0)  # iCalendar SEQUENCE of the invitation
+    confirmed_time: Mapped[str | None] = mapped_column(String(40), nullable=True)  # one of proposed_times
     invited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     held_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
     attendance: Mapped[list] = mapped_column(JSON, default=list)          # invitee indexes present

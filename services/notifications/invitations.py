@@ -1,8 +1,9 @@
 """Invitations with an iCalendar attachment (case conferences, issue 13).
 
-`send_invitation(request)` with {idempotency_key, to, lang, subject, body, ics, network,
+`send_invitation(request)` with {idempotency_key, to, lang, subject, body, ics, method?, network,
 referral_ref, correlation_id}: one e-mail, plain text plus a `text/calendar; method=REQUEST`
-part (invite.ics), sent over SMTP at once. The same idempotency_key is sent once: after a
+part (invite.ics; `method: CANCEL` sends cancel.ics for times that were dropped), sent over SMTP
+at once. The same idempotency_key is sent once: after a
 successful hand-over the mail is kept in outgoing_mail (status sent, so replies thread back to
 the referral and anonymisation wipes it); a failed hand-over stores nothing and raises, so the
 caller can send again."""
@@ -23,6 +24,7 @@ log = get_logger(__name__)
 
 TEMPLATE = "conference_invitation"
 MAX_ICS = 64_000
+METHODS = ("REQUEST", "CANCEL")
 
 
 def validate(request) -> dict:
@@ -36,13 +38,17 @@ def validate(request) -> dict:
             problems.append(f"{key} must be a non-empty string of at most {limit} characters")
     if not isinstance(request.get("to"), str) or not EMAIL.match(request["to"]):
         problems.append("to must be an e-mail address")
+    method = request.get("method", "REQUEST")
+    if method not in METHODS:
+        problems.append("method must be REQUEST or CANCEL")
     ics = request.get("ics")
     if not isinstance(ics, str) or not ics.startswith("BEGIN:VCALENDAR") or len(ics) > MAX_ICS \
-            or "METHOD:REQUEST" not in ics:
-        problems.append("ics must be an iCalendar text with METHOD:REQUEST")
+            or f"\r\nMETHOD:{method}\r\n" not in ics:
+        problems.append(f"ics must be an iCalendar text with METHOD:{method}")
     if problems:
         raise InvalidEmailRequest(problems)
-    return {**request, "lang": request.get("lang") if request.get("lang") in ("nl", "en") else "nl"}
+    return {**request, "method": method,
+            "lang": request.get("lang") if request.get("lang") in ("nl", "en") else "nl"}
 
 
 def send_invitation(factory: sessionmaker, request, *, sender: str, host: str, port: int) -> dict:
@@ -57,7 +63,8 @@ def send_invitation(factory: sessionmaker, request, *, sender: str, host: str, p
                                    subject=clean["subject"], body=clean["body"],
                                    referral_ref=clean["referral_ref"])
     message.add_attachment(clean["ics"].encode("utf-8"), maintype="text", subtype="calendar",
-                           filename="invite.ics", params={"method": "REQUEST", "charset": "utf-8"})
+                           filename="invite.ics" if clean["method"] == "REQUEST" else "cancel.ics",
+                           params={"method": clean["method"], "charset": "utf-8"})
     mailer.deliver(message, host, port)
     now = utcnow()
     with session_scope(factory) as session:

@@ -162,6 +162,7 @@ def _tasks_html(conference: dict, snapshot: dict) -> str:
 def record_form(conference: dict, values: dict | None = None, error: str | None = None) -> str:
     values = values or {}
     times = [(t, local_time(t)) for t in conference["proposed_times"]]
+    values.setdefault("held_at", conference.get("confirmed_time"))
     present = "".join(
         f'<label class="choice"><input type="checkbox" name="present" value="{n}"'
         f'{" checked" if str(n) in (values.get("present") or []) else ""}> '
@@ -195,7 +196,9 @@ def _detail_page(service, user, conference_id, *, values=None, error=None, info=
     facts = (f'<dl class="card"><dt>{e(both("wrap.conference.reason"))}</dt><dd>{e(label("wrap.reason", conference["reason"]))}</dd>'
              f'<dt>{e(both("portal.column.status"))}</dt><dd id="conference-status">{e(label("wrap.conference_status", conference["status"]))}</dd>'
              f'<dt>{e(both("wrap.conference.times"))}</dt><dd>{e(", ".join(local_time(t) for t in conference["proposed_times"]))}</dd>'
-             f'<dt>{e(both("wrap.conference.location"))}</dt><dd>{e(conference["location"])}</dd>'
+             + (f'<dt>{e(both("wrap.conference.confirmed_time"))}</dt><dd id="confirmed-time">{e(local_time(conference["confirmed_time"]))}</dd>'
+                if conference.get("confirmed_time") else "")
+             + f'<dt>{e(both("wrap.conference.location"))}</dt><dd>{e(conference["location"])}</dd>'
              f'<dt>{e(both("wrap.conference.invitees"))}</dt><dd><ul>{invitees}</ul></dd>'
              + (f'<dt>{e(both("wrap.conference.held_at"))}</dt><dd>{e(local_time(conference["held_at"]))}</dd>'
                 f'<dt>{e(both("wrap.conference.decisions"))}</dt><dd id="decisions">{e(conference["decisions"])}</dd>'
@@ -206,8 +209,16 @@ def _detail_page(service, user, conference_id, *, values=None, error=None, info=
         invite = (f'<form method="post" action="/conferences/{e(conference["id"])}/invite" class="card" id="conference-invite">'
                   f'<p>{e(both("wrap.conference.invite_intro"))}</p>'
                   f'<button type="submit">{e(both("wrap.conference.invite" if conference["status"] == "proposed" else "wrap.conference.invite_again"))}</button></form>')
-        step = invite + (record_form(conference, values, error) if conference["status"] == "invited" else "")
-    body = (message_box(info, "info") + (message_box(error) if conference["status"] == "held" else "") + facts + step
+        confirm = ""
+        if conference["status"] == "invited" and len(conference["proposed_times"]) > 1:
+            confirm = (f'<form method="post" action="/conferences/{e(conference["id"])}/confirm" class="card" id="conference-confirm">'
+                       f'<h3>{e(both("wrap.conference.confirm"))}</h3><p>{e(both("wrap.conference.confirm_intro"))}</p>'
+                       f'<label>{e(both("wrap.conference.time"))}'
+                       + _select("time", [(t, local_time(t)) for t in conference["proposed_times"]],
+                                 conference.get("confirmed_time"))
+                       + f'</label><button type="submit">{e(both("wrap.conference.confirm"))}</button></form>')
+        step = invite + confirm + (record_form(conference, values) if conference["status"] == "invited" else "")
+    body = (message_box(info, "info") + message_box(error) + facts + step
             + f'<p><a href="/referrals/{e(conference["referral_id"])}/conferences">{e(both("portal.back"))}</a></p>')
     return html_response(layout(both("wrap.conference.title", ref=conference["ref"]), body, user=user), status=status)
 
@@ -224,6 +235,22 @@ def invite(service, request, conference_id: str) -> Response:
     result = call_intake(service, "conference_invite", conference_id, coordinator_viewer(user))
     with log_context(network=user.network, referral_ref=result.get("ref")):
         log.info("conference_invitations", count=len(result.get("mail_status") or []))
+    return _detail_page(service, user, conference_id,
+                        info=both("wrap.conference.invited", count=len(result.get("invitees") or [])))
+
+
+@html_page
+def confirm(service, request, conference_id: str) -> Response:
+    user = require_coordinator(session_user(service, request))
+    try:
+        result = call_intake(service, "conference_confirm_time", conference_id, coordinator_viewer(user),
+                             {"time": request.form.get("time")})
+    except Refused as refused:
+        if refused.status != 422:
+            raise
+        return _detail_page(service, user, conference_id, error=refused.message, status=422)
+    with log_context(network=user.network, referral_ref=result.get("ref")):
+        log.info("conference_time_confirmed")
     return _detail_page(service, user, conference_id,
                         info=both("wrap.conference.invited", count=len(result.get("invitees") or [])))
 

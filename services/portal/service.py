@@ -279,6 +279,10 @@ class PortalService:
     def conference_invite(self, request, conference_id):
         return conference_pages.invite(self, request, conference_id=conference_id)
 
+    @http("POST", "/conferences/<string:conference_id>/confirm")
+    def conference_confirm(self, request, conference_id):
+        return conference_pages.confirm(self, request, conference_id=conference_id)
+
     @http("POST", "/conferences/<string:conference_id>/record")
     def conference_record(self, request, conference_id):
         return conference_pages.record(self, request, conference_id=conference_id)

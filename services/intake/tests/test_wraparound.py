@@ -171,11 +171,30 @@ def test_a_case_conference_from_proposal_to_invitations_to_decisions_and_tasks(f
     assert events[0]["DTSTART"] == later.strftime("%Y%m%dT%H%M%SZ") and events[0]["LOCATION"] == r"CLB Mechelen\, zaal 2"
     assert set(events[0]["ATTENDEE"]) == {"zorg@school.example", "lies@arktos.example"}
     assert "Sami" not in mails[0]["body"] + mails[0]["ics"]     # the reference only
+    # one time confirmed: a REQUEST for it (SEQUENCE 1, CONFIRMED) and a CANCEL for the other
+    with pytest.raises(Refusal) as refused:
+        call(factory, conference.confirm_time, proposed["id"], COORD, {"time": "2031-01-01T10:00:00+00:00"})
+    assert refused.value.field == "time"
+    call(factory, conference.confirm_time, proposed["id"], COORD, {"time": proposed["proposed_times"][0]})
+    with session_scope(factory) as session:
+        mails = conference.invitations(session, proposed["id"], COORD, organizer="meldpunt@netsterk.example")
+    assert sorted((m["method"], m["to"]) for m in mails) == [
+        ("CANCEL", "lies@arktos.example"), ("CANCEL", "zorg@school.example"),
+        ("REQUEST", "lies@arktos.example"), ("REQUEST", "zorg@school.example")]
+    request = next(m for m in mails if m["method"] == "REQUEST")
+    method, events = ical.parse_events(request["ics"])
+    assert (method, len(events), events[0]["SEQUENCE"], events[0]["STATUS"]) == ("REQUEST", 1, "1", "CONFIRMED")
+    assert events[0]["UID"] == f"{proposed['id']}-0@netsterk"
+    cancel = next(m for m in mails if m["method"] == "CANCEL")
+    method, events = ical.parse_events(cancel["ics"])
+    assert (method, events[0]["UID"], events[0]["STATUS"]) == ("CANCEL", f"{proposed['id']}-1@netsterk", "CANCELLED")
+    assert len({m["idempotency_key"] for m in mails}) == 4
     due = (date.today() + timedelta(days=14)).isoformat()
     held = call(factory, conference.record, proposed["id"], COORD, {
-        "held_at": proposed["proposed_times"][0], "present": ["0", "1"], "decisions": "Samen met J@M verder",
+        "present": ["0", "1"], "decisions": "Samen met J@M verder",
         "actions": [{"text": "Huisbezoek plannen", "owner": "Arktos", "due": due}, {"text": "", "owner": "", "due": ""}]})
     assert held["status"] == "held" and held["attendance"] == [0, 1]
+    assert held["held_at"] == proposed["proposed_times"][0]          # the confirmed time
     assert held["tasks"] == [{"id": f"{proposed['id'][:8]}-1", "text": "Huisbezoek plannen", "owner": "Arktos",
                               "due": due, "source": f"conference:{proposed['id']}"}]
     assert call(factory, conference.tasks_sent, proposed["id"], COORD)["tasks_sent_at"]

@@ -49,3 +49,18 @@ def test_a_bad_invitation_is_refused_and_a_failed_send_stores_nothing(notificati
     inbox = smtp_server()
     assert notifications.send_invitation(request(idempotency_key="conference:conf-2:0:x"))["status"] == "sent"
     assert len(inbox.messages) == 1
+
+
+def test_a_cancel_goes_out_as_cancel_ics(notifications, smtp_server):  # noqa: F811
+    inbox = smtp_server()
+    start = datetime(2030, 3, 5, 13, 0, tzinfo=timezone.utc)
+    cancel = ical.invitation([ical.Event(uid="conf-1-1@netsterk", start=start, end=start + timedelta(hours=1),
+                                         summary="Casusoverleg", sequence=1, status="CANCELLED")],
+                             organizer="meldpunt@netsterk.example", method="CANCEL")
+    with pytest.raises(RemoteError):               # a CANCEL calendar announced as a REQUEST
+        notifications.send_invitation(request(idempotency_key="c:1:cancel", ics=cancel))
+    sent = notifications.send_invitation(request(idempotency_key="c:1:cancel", ics=cancel, method="CANCEL"))
+    assert sent["status"] == "sent"
+    part = next(p for p in inbox.messages[0].iter_attachments() if p.get_content_type() == "text/calendar")
+    assert part.get_param("method") == "CANCEL" and part.get_filename() == "cancel.ics"
+

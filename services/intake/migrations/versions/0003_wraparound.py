@@ -75,6 +75,7 @@ def upgrade():
         sa.Column("proposed_times", sa.JSON, nullable=False),
         sa.Column("invitees", sa.Text, nullable=False),
         sa.Column("sequence", sa.Integer, nullable=False),
+        sa.Column("confirmed_time", sa.String(40)),
         sa.Column("invited_at", sa.DateTime(timezone=True)),
         sa.Column("held_at", sa.String(40)),
         sa.Column("attendance", sa.JSON, nullable=False),
