@@ -83,6 +83,7 @@ def in_progress_with_two_partners(browser, settings):
     snap = snapshot(settings, referral["id"])
     links = [f"{settings.portal_url}/engagements/{referral['id']}/{g['token']}" for g in snap["engagements"]]
     page = browser.new_page()
+    assert page.goto(links[0] + "/plan").status == 403       # only once the partner has accepted
     for link in links:
         page.goto(link)
         page.click("button[name=accept][value='1']")
@@ -193,6 +194,18 @@ def test_two_partners_share_one_plan_consent_limits_and_withdrawal_hides(live_st
     history = coordinator.locator("#plan-history").inner_text()
     for action in ("voice_recorded", "goal_added", "contact_set", "action_added", "note_added", "consent_withdrawn"):
         assert action in history, action
+
+    # a partner that reported the end still reads the plan, but no longer writes in it
+    first.goto(links[0])
+    first.select_option("#partner-end select[name=outcome]", "partly_reached")
+    first.fill("#partner-end textarea[name=text]", "Traject afgerond.")
+    first.click("#partner-end button[type=submit]")
+    first.wait_for_load_state()
+    first.goto(links[0])
+    first.click("#plan-link")
+    first.wait_for_url(re.compile(r".*/plan$"))
+    assert item_texts(first) == ["Huisbezoek met mama over het slaapritme."]
+    assert first.locator("#plan-add").count() == 0 and first.locator("#plan-items button").count() == 0
     for page in (coordinator, first, second, school, forged):
         page.close()
 

@@ -374,6 +374,8 @@ def engagement_page(snapshot: dict, engagement: dict, categories: list[str], *,
                             "portal.engagement.end_submit", "secondary"))
     else:
         action = f'<p>{e(both("portal.engagement.no_more_action"))}</p>'
+        if status == "completed":   # the family plan stays readable for a partner that ended
+            action += f'<p><a id="plan-link" href="{base}/plan">{e(both("wrap.plan.link"))}</a></p>'
     return layout(both("portal.engagement.title", ref=snapshot.get("ref", "")),
                   message_box(error) + facts + action)
 
