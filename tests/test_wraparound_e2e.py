@@ -381,6 +381,14 @@ def test_catalogue_search_by_each_criterion_referral_from_an_offer_and_sessions(
     session.locator("button[type=submit]").click()
     page.wait_for_load_state()
     assert "ingeschreven" in page.locator(".info").inner_text()
+    confirmation = wait_until(lambda: mails(settings, "ilse.claes@regenboog.example.org"), timeout=60,
+                              what="the registration's confirmation")[0]
+    raw = requests.get(f"{settings.mailsink_url}/messages/{confirmation['id']}.eml", timeout=10).content
+    part = next(p for p in email.message_from_bytes(raw, policy=policy.default).iter_attachments()
+                if p.get_content_type() == "text/calendar")
+    method, events = ical.parse_events(part.get_content())
+    assert method == "REQUEST" and events[0]["SUMMARY"] == "Signalen van spijbelen herkennen"
+    assert events[0]["ATTENDEE"] == ["ilse.claes@regenboog.example.org"]
     partner.locator("#my-sessions a", has_text="Inschrijvingen").first.click()
     partner.wait_for_load_state()
     assert "ilse.claes@regenboog.example.org" in partner.locator("#registrations").inner_text()

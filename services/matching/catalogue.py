@@ -11,9 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from netsterk import ical
 from netsterk.crypto import normalise, pseudonym
 from netsterk.db import utcnow
-from netsterk.i18n import both
+from netsterk.i18n import both, t
 from netsterk.refusal import Refusal
 from services.matching.catalogue_models import InfoSession, SessionRegistration
 from services.matching.models import Offer, Organisation
@@ -200,3 +201,29 @@ def registrations(session: Session, network: str, organisation_id: str, session_
     return {**_session_view(session, row, organisation_name),
             "registrations": [{"name": p.name, "organisation": p.organisation, "email": p.email,
                                "at": p.created_at.isoformat()} for p in people]}
+
+
+def registration_mail(session: Session, network: str, session_id: str, email: str) -> dict | None:
+    """The confirmation of a registration: an e-mail with the session as a calendar invitation
+    (METHOD:REQUEST, the announcing organisation as organizer), for notifications.send_invitation."""
+    row = session.get(InfoSession, str(session_id or ""))
+    person = session.scalar(select(SessionRegistration).where(
+        SessionRegistration.session_id == str(session_id or ""), SessionRegistration.email_key == pseudonym(email)))
+    if row is None or row.network != network or person is None:
+        return None
+    organisation = session.get(Organisation, row.organisation_id)
+    start = row.starts_at if row.starts_at.tzinfo else row.starts_at.replace(tzinfo=timezone.utc)
+    end = row.ends_at if row.ends_at.tzinfo else row.ends_at.replace(tzinfo=timezone.utc)
+    ics = ical.invitation([ical.Event(uid=f"session-{row.id}@netsterk", start=start, end=end,
+                                      summary=row.title, description=row.description, location=row.location,
+                                      status="CONFIRMED", attendees=[(person.email, person.name)])],
+                          organizer=organisation.email)
+    when = start.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M")
+    body = "\n\n".join(t("catalogue.session.mail_body", lng, name=person.name, title=row.title, when=when,
+                          location=row.location, organisation=organisation.name) for lng in ("nl", "en"))
+    return {"idempotency_key": f"session:{row.id}:{person.email_key}", "to": person.email, "lang": "nl",
+            "subject": f"{t('catalogue.session.mail_subject', 'nl', title=row.title)} / "
+                       f"{t('catalogue.session.mail_subject', 'en', title=row.title)}",
+            "body": body, "ics": ics, "method": "REQUEST", "network": network,
+            "referral_ref": f"session-{row.id[:8]}", "correlation_id": None}
+

@@ -6,6 +6,8 @@ from nameko.dependency_providers import Config
 from netsterk.nameko_support import event_handler  # quorum-capable
 from netsterk.nameko_support import rpc  # quorum-capable
 from nameko.timer import timer
+from nameko.rpc import RpcProxy
+import eventlet
 
 from netsterk import contracts
 from netsterk.db import session_scope
@@ -31,6 +33,7 @@ class MatchingService:
     config = Config()
     db = Database(contracts.MATCHING)
     outbox = OutboxRelay(contracts.MATCHING, Outbox)
+    notifications = RpcProxy(contracts.NOTIFICATIONS)
 
     def _relay(self) -> None:
         try:
@@ -117,7 +120,20 @@ class MatchingService:
 
     @rpc
     def session_register(self, network, session_id, data):
-        return self._answer(lambda s: catalogue.register(s, network, session_id, data))
+        """Register, then confirm by e-mail with the session as a calendar invitation (.ics). The
+        registration stands when the mail cannot go out now (`confirmation: not_sent`)."""
+        result = self._answer(lambda s: catalogue.register(s, network, session_id, data))
+        if "error" in result:
+            return result
+        with session_scope(self.db) as session:
+            mail = catalogue.registration_mail(session, network, session_id, str(data.get("email")).strip())
+        try:
+            with eventlet.Timeout(get_settings().rpc_timeout):
+                result["result"]["confirmation"] = self.notifications.send_invitation(mail)["status"]
+        except (Exception, eventlet.Timeout) as exc:
+            log.warning("session_confirmation_not_sent", error=type(exc).__name__)
+            result["result"]["confirmation"] = "not_sent"
+        return result
 
     @rpc
     def session_registrations(self, network, organisation_id, session_id):

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import sessionmaker
 
+from netsterk import ical
 from netsterk.db import make_engine, session_scope, upgrade
 from netsterk.refusal import Refusal
 from netsterk_ops import demo
@@ -93,3 +94,9 @@ def test_partners_announce_sessions_and_professionals_register(factory):
             catalogue.registrations(session, "mechelen", "profo", announced["id"])   # not Profo's
         raw = str(list(session.execute(text("SELECT * FROM info_session_registration"))))
         assert "ilse@regenboog.example" not in raw and "Ilse Claes" not in raw
+        mail = catalogue.registration_mail(session, "mechelen", announced["id"], "ilse@regenboog.example")
+        assert mail["to"] == "ilse@regenboog.example" and "Ilse Claes" in mail["body"]
+        method, events = ical.parse_events(mail["ics"])
+        assert method == "REQUEST" and events[0]["DTSTART"] == start.strftime("%Y%m%dT%H%M%SZ")
+        assert events[0]["ORGANIZER"] == "mailto:" + next(o["email"] for o in demo.ORGANISATIONS if o["id"] == "arktos")
+        assert catalogue.registration_mail(session, "mechelen", announced["id"], "nobody@x.example") is None
