@@ -1044,6 +1044,10 @@ class ReferralWorkflow:
         start = max(current, workflow.now())
         self.deadlines[name] = self._due(args["working_days"], start)
         self.overdue.pop(name, None)
+        task = self._task(name.split(":", 1)[1]) if name.startswith("task:") else None
+        if task is not None:        # a task's new due date outlives the next move
+            task["due_at"] = self.deadlines[name].isoformat()
+            task["due"] = self.deadlines[name].date().isoformat()
         self.attention = [a for a in self.attention if a["kind"] != "escalation"]
         self.escalations = {k for k in self.escalations if not k.startswith(f"{self.sequence}:")}
         self.escalated_entry = None

@@ -45,6 +45,11 @@ async def test_conference_actions_become_tasks_with_due_dates(env, worker, bound
     assert any(a["kind"] == "task:c1-2" for a in snap["attention"])
     await eventually(lambda: _async([e for e in boundary.emails if e.template == "coordinator_escalation"
                                      and "c1-2" in e.purpose]), what="the escalation mail")
+    # extended: the task's due date moves with its deadline (and stays after a move)
+    snap = await handle.execute_update(ReferralWorkflow.extend_deadline, {
+        "by": "coord-1", "deadline": "task:c1-2", "working_days": 3, "reason": "wacht op de school"})
+    task = next(t for t in snap["tasks"] if t["id"] == "c1-2")
+    assert task["due_at"] == snap["deadlines"]["task:c1-2"] and task["due"] > due
     snap = await handle.execute_update(ReferralWorkflow.complete_task,
                                        {"by": "coord-1", "task_id": "c1-2", "note": "gedaan"})
     assert "task:c1-2" not in snap["overdue"] and not any(a["kind"] == "task:c1-2" for a in snap["attention"])
