@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from temporalio import workflow
@@ -32,7 +32,7 @@ with workflow.unsafe.imports_passed_through():
         DECLINE_REASONS, END_OUTCOMES, FHIR_TASK_STATUS, RE_ENGAGED, TASK_ACTIONS, TRIAGE_DECISIONS,
         InvalidTransition, allowed_actions, check_transition, is_final,
     )
-    from workflows.working_days import add_months, add_working_days
+    from workflows.working_days import BRUSSELS, add_months, add_working_days
 
 LIFECYCLE_V2 = "lifecycle-v2"
 RESERVE_PLACE = "reserve-place-on-accept"   # an accept first takes a place of the offer in matching
@@ -862,9 +862,8 @@ class ReferralWorkflow:
             if self._task(task["id"]) is not None:     # the same conference sent twice
                 continue
             day = datetime.fromisoformat(task["due"])
-            # due at the end of that working day (17:00 in Brussels is 15:00 or 16:00 UTC)
-            due_at = workflow.now().replace(year=day.year, month=day.month, day=day.day, hour=16,
-                                            minute=0, second=0, microsecond=0)
+            # due at the end of that working day: 17:00 in Brussels (summer or winter time)
+            due_at = datetime(day.year, day.month, day.day, 17, 0, tzinfo=BRUSSELS).astimezone(timezone.utc)
             self.tasks.append({**task, "status": "open", "due_at": due_at.isoformat(),
                                "added_by": args["by"], "added_at": workflow.now().isoformat(),
                                "done_by": None, "done_at": None, "note": None})

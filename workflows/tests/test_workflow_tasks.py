@@ -10,7 +10,7 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
 from workflows.referral.workflow import ReferralWorkflow
-from workflows.tests.conftest import eventually, make_input, skip_past, start, state_is, wait_for
+from workflows.tests.conftest import at, eventually, make_input, skip_past, start, state_is, wait_for
 
 
 def _tasks(day: str, *ids: str) -> list[dict]:
@@ -26,7 +26,7 @@ async def test_conference_actions_become_tasks_with_due_dates(env, worker, bound
     snap = await handle.execute_update(ReferralWorkflow.add_tasks, args, id="conference-c1")
     assert [(t["id"], t["due"], t["status"], t["owner"]) for t in snap["tasks"]] == [
         ("c1-1", due, "open", "Arktos"), ("c1-2", due, "open", "Arktos")]
-    assert snap["deadlines"]["task:c1-1"].startswith(due)
+    assert at(snap["deadlines"]["task:c1-1"]).isoformat().startswith(f"{due}T17:00")   # 17:00 in Brussels
     assert snap["log"][-1]["action"] == "add_tasks"
     # the same conference sent again (another command id) adds nothing twice
     snap = await handle.execute_update(ReferralWorkflow.add_tasks, args)
