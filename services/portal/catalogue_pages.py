@@ -7,6 +7,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import eventlet
+from kombu.exceptions import OperationalError
 from nameko.exceptions import RemoteError, UnknownService
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
@@ -30,7 +31,7 @@ def _call(service, target: str, method: str, *args):
     try:
         with eventlet.Timeout(timeout):
             answer = getattr(getattr(service, target), method)(*args)
-    except (RemoteError, UnknownService, eventlet.Timeout) as exc:
+    except (RemoteError, UnknownService, eventlet.Timeout, OSError, OperationalError) as exc:
         log.warning("catalogue_backend_unavailable", method=method, error=type(exc).__name__)
         raise Refused(503, both("portal.error.unavailable")) from None
     if isinstance(answer, dict) and "error" in answer:

@@ -11,6 +11,7 @@ import hmac
 from urllib.parse import quote
 
 import eventlet
+from kombu.exceptions import OperationalError
 from nameko.exceptions import RemoteError, UnknownService
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
@@ -39,7 +40,7 @@ def call_intake(service, method: str, *args):
     try:
         with eventlet.Timeout(timeout):
             answer = getattr(service.intake, method)(*args)
-    except (RemoteError, UnknownService, eventlet.Timeout) as exc:
+    except (RemoteError, UnknownService, eventlet.Timeout, OSError, OperationalError) as exc:
         log.warning("intake_unavailable", method=method, error=type(exc).__name__)
         raise Refused(503, both("portal.error.unavailable")) from None
     if "error" in answer:
