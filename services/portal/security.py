@@ -24,7 +24,10 @@ from werkzeug.wrappers import Response
 
 from netsterk import i18n
 from netsterk.i18n import both
+from netsterk.logging import get_logger
 from netsterk.settings import get_settings
+
+log = get_logger(__name__)
 
 CSRF_COOKIE = "netsterk_csrf"
 CSRF_FIELD = "csrf_token"
@@ -62,6 +65,8 @@ def _basic_auth(request) -> bool:
 def csrf_ok(request) -> bool:
     if request.method not in ("POST", "PUT", "PATCH", "DELETE") or _basic_auth(request):
         return True
+    if request.path.startswith("/api/") and not request.cookies.get("netsterk_session"):
+        return True        # the API without a session: only HTTP Basic can act there (401 otherwise)
     cookie = request.cookies.get(CSRF_COOKIE)
     sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD) or ""
     return bool(cookie) and hmac.compare_digest(csrf_token(cookie), sent)
@@ -106,9 +111,15 @@ class PortalRequestHandler(HttpRequestHandler):
     """nameko's HTTP entrypoint with the CSRF check before and `finish` after every request."""
 
     def handle_request(self, request):
-        if not csrf_ok(request):
-            return finish(request, _forbidden())
-        return finish(request, super().handle_request(request))
+        request.shallow = False     # as nameko's own handler does: the form may be read
+        try:
+            if not csrf_ok(request):
+                log.warning("csrf_refused", path=request.path)
+                return finish(request, _forbidden())
+            return finish(request, super().handle_request(request))
+        except Exception:
+            log.exception("portal_request_failed", path=request.path)
+            return Response(both("portal.error.remote"), status=500, mimetype="text/plain")
 
 
 http = PortalRequestHandler.decorator
@@ -125,15 +136,21 @@ def request_language(request) -> str | None:
 class PageLanguage(DependencyProvider):
     """Sets the display language for the worker that renders a page (netsterk.i18n.both)."""
 
+    def __init__(self):
+        self.tokens = {}      # per worker (not in worker_ctx.data: that travels as AMQP headers)
+
     def worker_setup(self, worker_ctx):
         request = worker_ctx.args[0] if worker_ctx.args else None
         lang = request_language(request) if hasattr(request, "cookies") else None
-        worker_ctx.data["_display_language_token"] = i18n.set_display_language(lang)
+        self.tokens[id(worker_ctx)] = i18n.set_display_language(lang)
 
     def worker_teardown(self, worker_ctx):
-        token = worker_ctx.data.pop("_display_language_token", None)
+        token = self.tokens.pop(id(worker_ctx), None)
         if token is not None:
-            i18n.reset_display_language(token)
+            try:
+                i18n.reset_display_language(token)
+            except ValueError:    # set in another context: nothing to undo there
+                pass
 
     def get_dependency(self, worker_ctx):
         return i18n.display_language()

@@ -73,3 +73,11 @@ class PortalClient(requests.Session):
                 if response.status_code != 401:
                     break
         return response
+
+
+def anonymous_post(url: str, **kwargs) -> requests.Response:
+    """POST like a browser that opened the site first (CSRF cookie and token), not signed in."""
+    from urllib.parse import urlsplit
+    parts = urlsplit(url)
+    with PortalClient(f"{parts.scheme}://{parts.netloc}") as client:
+        return client.post(url, **kwargs)
