@@ -16,7 +16,7 @@ from netsterk.envelope import make_envelope
 from netsterk.settings import get_settings
 from netsterk.testing import wait_until
 from services.portal.service import PortalService
-from services.portal.testing import PortalClient, anonymous_post
+from services.portal.testing import PortalClient, anonymous_post, fresh_code
 
 PASSWORD = "wachtwoord-123"
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"   # the test users' second factor (TOTP)
@@ -383,11 +383,69 @@ def test_login_returns_to_the_page_asked_for_and_only_on_this_site(portal, bridg
     assert asked.status_code == 303 and asked.headers["Location"].endswith("/login?next=/referrals/r-m1")
     form = requests.get(f"{portal}/login?next=/referrals/r-m1", timeout=10)
     assert '<input type="hidden" name="next" value="/referrals/r-m1">' in form.text
-    with requests.Session() as session:
-        back = session.post(f"{portal}/login", data={"username": "coord.mechelen", "password": PASSWORD,
-                                                     "next": "/referrals/r-m1"}, allow_redirects=False, timeout=10)
+    with PortalClient(portal) as session:
+        back = session.login("coord.mechelen", PASSWORD, SECRET, next_path="/referrals/r-m1")
         assert back.headers["Location"] == "/referrals/r-m1"
-        elsewhere = session.post(f"{portal}/login", data={"username": "coord.mechelen", "password": PASSWORD,
-                                                          "next": "//evil.example/x"},
-                                 allow_redirects=False, timeout=10)
+        elsewhere = session.login("coord.mechelen", PASSWORD, SECRET, next_path="//evil.example/x")
         assert elsewhere.headers["Location"] == "/"
+
+
+def test_every_post_needs_the_csrf_token_and_every_response_has_security_headers(portal, bridge, login):
+    session = login()
+    page = session.get(f"{portal}/referrals/r-m1", timeout=10)
+    headers = page.headers
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert headers["X-Content-Type-Options"] == "nosniff" and headers["X-Frame-Options"] == "DENY"
+    assert headers["Referrer-Policy"] == "no-referrer"
+    # every post form of the page got the hidden token, added by the response layer
+    assert page.text.count('<form method="post"') == page.text.count('name="csrf_token"') > 1
+    cookies = {c.name: c for c in session.cookies}
+    assert cookies["netsterk_session"].has_nonstandard_attr("HttpOnly")
+    assert cookies["netsterk_csrf"].has_nonstandard_attr("HttpOnly")
+    # a forged form (another site: the browser sends the cookies, but not the token)
+    forged = requests.post(f"{portal}/referrals/r-m1/actions/triage", data={"decision": "accept"},
+                           cookies=session.cookies, timeout=10)
+    assert forged.status_code == 403 and "niet van deze site" in forged.text
+    wrong = requests.post(f"{portal}/referrals/r-m1/actions/triage", data={"decision": "accept", "csrf_token": "x"},
+                          cookies=session.cookies, timeout=10)
+    assert wrong.status_code == 403
+    assert CALLS == []
+    # the API with HTTP Basic needs no token; with the session cookie it does
+    assert requests.post(f"{portal}/api/v1/referrals/r-m1/actions/fly", json={}, auth=("coord.mechelen", PASSWORD),
+                         timeout=10).status_code == 422
+    assert requests.post(f"{portal}/api/v1/referrals/r-m1/actions/fly", json={}, cookies=session.cookies,
+                         timeout=10).status_code == 403
+    assert requests.get(f"{portal}/health", timeout=10).headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_second_factor_enrolment_throttling_and_session_end(portal, bridge, settings_env):
+    amqp.rpc_call(settings_env.amqp_uri, "portal", "upsert_user", "nieuw", PASSWORD, "coordinator", "mechelen",
+                  timeout=20)
+    with PortalClient(portal) as client:
+        first = client.post(f"{portal}/login", data={"username": "nieuw", "password": PASSWORD},
+                            allow_redirects=False)
+        assert first.headers["Location"].startswith("/login/enrol")
+        assert client.get(f"{portal}/", allow_redirects=False).status_code == 303      # no session yet
+        enrol = client.get(f"{portal}{first.headers['Location']}")
+        secret = re.search(r'<code id="totp-secret">([A-Z2-7 ]+)</code>', enrol.text).group(1).replace(" ", "")
+        assert 'src="data:image/svg+xml;base64,' in enrol.text
+        bad = client.post(f"{portal}/login/enrol", data={"code": "000000"}, allow_redirects=False)
+        assert bad.status_code == 401 and "klopt niet" in bad.text
+        done = client.post(f"{portal}/login/enrol", data={"code": fresh_code(secret)}, allow_redirects=False)
+        assert done.status_code == 303 and done.headers["Location"] == "/"
+        assert client.get(f"{portal}/", allow_redirects=False).status_code == 200
+        # the secret is shown once: the next sign-in asks for a code, never shows the key again
+        again = client.post(f"{portal}/login", data={"username": "nieuw", "password": PASSWORD},
+                            allow_redirects=False)
+        assert again.headers["Location"].startswith("/login/totp")
+        assert client.get(f"{portal}/login/enrol", allow_redirects=False).status_code == 303
+        # logging out ends the session everywhere: an old cookie copied before does not work
+        old = client.cookies.get("netsterk_session")
+        client.post(f"{portal}/logout")
+        assert requests.get(f"{portal}/", cookies={"netsterk_session": old}, allow_redirects=False,
+                            timeout=10).status_code == 303
+    with PortalClient(portal) as client:      # throttled after 5 misses: even the right password waits
+        for _ in range(5):
+            assert client.post(f"{portal}/login", data={"username": "nieuw", "password": "fout-fout"}).status_code == 401
+        locked = client.post(f"{portal}/login", data={"username": "nieuw", "password": PASSWORD})
+        assert locked.status_code == 429 and "Te veel mislukte pogingen" in locked.text
