@@ -81,3 +81,42 @@ def anonymous_post(url: str, **kwargs) -> requests.Response:
     parts = urlsplit(url)
     with PortalClient(f"{parts.scheme}://{parts.netloc}") as client:
         return client.post(url, **kwargs)
+
+
+_signed_in: dict[tuple[str, str], PortalClient] = {}
+
+
+def signed_in(url: str, username: str, password: str = "netsterk-demo", totp_secret: str | None = None,
+              *, cached: bool = True) -> PortalClient:
+    """A client signed in as `username` (the demo's TOTP key by default), shared by the tests of
+    one process so that a second factor code is not needed for every test."""
+    if totp_secret is None:
+        from netsterk_ops.demo import DEMO_TOTP_SECRET as totp_secret
+    key = (url, username)
+    if cached and key in _signed_in:
+        return _signed_in[key]
+    client = PortalClient(url)
+    response = client.login(username, password, totp_secret)
+    assert response.status_code == 303, (response.status_code, response.text[:500])
+    if cached:
+        _signed_in[key] = client
+    return client
+
+
+def browser_login(page, url: str, username: str, password: str = "netsterk-demo",
+                  totp_secret: str | None = None, *, path: str = "/login") -> None:
+    """Sign in in a real browser (Playwright page): the password form, then the code form when
+    the portal asks for the second factor (the demo's TOTP key by default)."""
+    if totp_secret is None:
+        from netsterk_ops.demo import DEMO_TOTP_SECRET as totp_secret
+    page.goto(f"{url.rstrip('/')}{path}")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("form[action='/login'] button[type=submit]")
+    page.wait_for_load_state()
+    for _attempt in range(3):
+        if "/login/totp" not in page.url:
+            return
+        page.fill("#code", fresh_code(totp_secret))
+        page.click("#code-form button[type=submit]")
+        page.wait_for_load_state()
