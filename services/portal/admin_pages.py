@@ -42,7 +42,8 @@ def _users_page(service, user, *, error: str | None = None, info: str | None = N
                 values: dict | None = None, status: int = 200) -> Response:
     values = values or {}
     with session_scope(service.db) as session:
-        rows = session.scalars(select(User).where(User.network == user.network).order_by(User.username)).all()
+        rows = session.scalars(select(User).where(User.network == user.network, User.role.in_(ADMIN_ROLES))
+                               .order_by(User.username)).all()
         listed = [[f'<span class="username">{e(u.username)}</span>', e(pages.label("portal.role", u.role)),
                    e(u.organisation_id or ""),
                    e(both("portal.yes" if u.totp_confirmed_at else "portal.no")),
@@ -81,7 +82,7 @@ def users_submit(service, request) -> Response:
         return _users_page(service, admin, error=both("portal.admin.bad_role"), values=form, status=422)
     with session_scope(service.db) as session:
         existing = session.get(User, form["username"])
-        if existing is not None and existing.network != admin.network:
+        if existing is not None and (existing.network != admin.network or existing.role not in ADMIN_ROLES):
             # a username of another network: refuse without telling whose it is
             return _users_page(service, admin, error=both("portal.admin.username_taken"), values=form, status=422)
         new_password = secrets.token_urlsafe(12) if existing is None or request.form.get("reset_password") else None

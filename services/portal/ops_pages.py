@@ -27,7 +27,8 @@ log = get_logger(__name__)
 e = pages.e
 CHECK_TIMEOUT = 4.0
 QUEUE_NAME = re.compile(r"^[\w.:\-]{1,200}$")
-LOG_LINE = re.compile(r"^(?P<at>\S+)\s+\[(?P<level>error|critical|warning)\s*\]\s+(?P<event>\S+)")
+LOG_LINE = re.compile(r"^(?P<at>\d{4}-\d\d-\d\d[ T][\d:.]+Z?)\s+\[(?P<level>error|critical|warning)\s*\]\s+"
+                      r"(?P<event>\S+)")
 
 
 def _ops(service, request, action: str = "ops.view"):
@@ -102,21 +103,27 @@ def recent_errors(limit: int = 30) -> list[dict]:
         except OSError:
             continue
         for line in tail:
-            line = line.strip()
-            if line.startswith("{"):
-                try:
-                    data = json.loads(line)
-                except ValueError:
-                    continue
-                if data.get("level") in ("error", "critical", "warning"):
-                    found.append({"at": str(data.get("timestamp", "")), "process": path.stem,
-                                  "level": data["level"], "event": str(data.get("event", ""))[:80]})
-                continue
-            match = LOG_LINE.match(line)
-            if match:
-                found.append({"at": match["at"], "process": path.stem, "level": match["level"],
-                              "event": match["event"][:80]})
+            entry = parse_log_line(line)
+            if entry is not None:
+                found.append(dict(entry, process=path.stem))
     return sorted(found, key=lambda f: f["at"], reverse=True)[:limit]
+
+
+def parse_log_line(line: str) -> dict | None:
+    """{at, level, event} of a warning or error line (console or JSON renderer); the event name
+    only, never the fields after it."""
+    line = line.strip()
+    if line.startswith("{"):
+        try:
+            data = json.loads(line)
+        except ValueError:
+            return None
+        if isinstance(data, dict) and data.get("level") in ("error", "critical", "warning"):
+            return {"at": str(data.get("timestamp", "")), "level": data["level"],
+                    "event": str(data.get("event", ""))[:80]}
+        return None
+    match = LOG_LINE.match(line)
+    return {"at": match["at"], "level": match["level"], "event": match["event"][:80]} if match else None
 
 
 def _errors_html() -> str:
@@ -144,7 +151,8 @@ def queues(service, request) -> Response:
     rows = []
     for q in sorted(listed, key=lambda q: (not q["name"].endswith(dlq.SUFFIX) or not q.get("messages"), q["name"])):
         dead = q["name"].endswith(dlq.SUFFIX)
-        warn = (dead and q.get("messages")) or (not dead and not q.get("consumers"))
+        waiting = q["name"].endswith(".retry")          # a delay queue: no consumer by design
+        warn = (dead and q.get("messages")) or (not dead and not waiting and not q.get("consumers"))
         link = (f'<a href="/ops/queues/{e(quote(q["name"], safe=""))}">{e(both("portal.ops.inspect"))}</a>'
                 if dead and q.get("messages") else "")
         rows.append([f'<span class="{"down" if warn else "up"}">{e(q["name"])}</span>',
