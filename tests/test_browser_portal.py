@@ -112,12 +112,12 @@ def test_coordinator_partner_reporter_and_analyst_in_the_browser(live_stack, bro
     assert partner.evaluate("document.documentElement.scrollWidth") <= 391      # fits a 390 px phone
     shot(partner, "partner-engagement", tmp_path)
     partner.click("button[name=accept][value='1']")
-    partner.wait_for_load_state()
-    partner.goto(f"{url}/partner/referrals/{referral_id}")
+    partner.wait_for_selector("p.info")                                         # the confirmation
+    wait_until(lambda: (partner.goto(f"{url}/partner/referrals/{referral_id}"),
+                        partner.locator("#partner-feedback").count())[1], timeout=60, what="the feedback form")
     partner.fill("#partner-feedback textarea[name=text]", "Eerste gesprek met Noor en moeder gehad.")
     partner.click("#partner-feedback button[type=submit]")
-    partner.wait_for_load_state()
-    assert "feedback" in partner.content().lower()
+    partner.wait_for_selector("p.info")
 
     snapshot = requests.get(f"{url}/api/v1/referrals/{referral_id}", auth=("coordinator", "netsterk-demo"),
                             timeout=30).json()

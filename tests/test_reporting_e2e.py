@@ -83,7 +83,8 @@ def test_exports_and_periodic_report_download(analyst):
 def test_analyst_cannot_open_referrals_or_tasks(analyst):
     settings, session = analyst
     assert session.get(f"{settings.portal_url}/referrals/{NETWORK}-r01", timeout=30).status_code == 403
-    assert session.get(f"{settings.portal_url}/", timeout=30).status_code == 403
+    start = session.get(f"{settings.portal_url}/", timeout=30, allow_redirects=False)   # no inbox: to the reports
+    assert start.status_code == 303 and start.headers["Location"] == "/reports"
     api = requests.get(f"{settings.portal_url}/api/v1/tasks", auth=(ANALYST["username"], ANALYST["password"]),
                        timeout=30)
     assert api.status_code == 403

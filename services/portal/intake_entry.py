@@ -9,6 +9,7 @@ from netsterk.i18n import both
 from netsterk.nameko_support import html_response
 from services.portal import pages
 from services.portal import access
+from services.portal.security import CSRF_FIELD
 from services.portal.web import Refused, html_page, session_user
 
 LIST_FIELDS = ("categories",)
@@ -16,7 +17,7 @@ LIST_FIELDS = ("categories",)
 
 def _form(request) -> dict:
     return {key: (request.form.getlist(key) if key in LIST_FIELDS else request.form.get(key))
-            for key in request.form.keys()}
+            for key in request.form.keys() if key != CSRF_FIELD}     # the token is the portal's, not intake's
 
 
 def require_partner(user):
