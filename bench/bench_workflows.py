@@ -3,7 +3,7 @@ triage and the choice of a partner to `awaiting_partner` on the real stack, per 
 bare workflow with the same number of activities (no-op, sync, sandboxed like ours) on the same
 Temporal dev server in the same run. Never asserts on time.
 
-    .venv/bin/python -m bench.bench_workflows [--m 100] [--drivers 4]
+    .venv/bin/python -m bench.bench_workflows [--m 100] [--drivers 16]
 """
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ async def bare(settings, m: int, activities: int) -> float:
             return time.perf_counter() - start
 
 
-def run(m: int = 100, drivers: int = 4) -> list[dict]:
+def run(m: int = 100, drivers: int = 16) -> list[dict]:
     from bench.bench_e2e import bench_stack
     from netsterk import amqp
     from netsterk_ops import demo
@@ -124,7 +124,7 @@ def main() -> None:
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--m", type=int, default=100)
-    parser.add_argument("--drivers", type=int, default=4)
+    parser.add_argument("--drivers", type=int, default=16)
     args = parser.parse_args()
     for row in run(args.m, args.drivers):
         print(row)

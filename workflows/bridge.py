@@ -416,6 +416,8 @@ class Bridge:
 async def main() -> None:
     configure_logging("workflow_bridge")
     metrics.serve("workflow_bridge")  # /metrics on NETSTERK_METRICS_PORT (0: off)
+    if get_settings().metrics_port:   # queue depths of the installation's vhost
+        metrics.register_collector(metrics.QueueCollector(get_settings().amqp_uri))
     from workflows.worker import connect_client
 
     settings = get_settings()
