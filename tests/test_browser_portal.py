@@ -15,6 +15,9 @@ import pytest
 import requests
 from playwright.sync_api import sync_playwright
 
+from netsterk import amqp
+from netsterk.contracts import REFERRAL_STATE_CHANGED, WORKFLOW
+from netsterk.envelope import make_envelope
 from netsterk.status_link import status_path
 from netsterk.testing import wait_until
 from netsterk_ops.health import check_rpc
@@ -195,6 +198,27 @@ def test_ops_sees_every_part_and_a_stopped_service_as_down(live_stack, browser, 
         wait_until(lambda: check_rpc(settings, "reporting").ok, timeout=180, what="reporting back")
     ops.goto(f"{settings.portal_url}/ops")
     assert ops.locator("[data-part=reporting].up").count() == 1
+
+    # a dead letter: inspect it (reason and field names, no content), replay it
+    payload = {"referral_id": "r-bad", "ref": "NS-BAD-1", "network": "mechelen", "from_state": "draft",
+               "to_state": "flying", "by": "system", "reason": "", "at": "2026-03-02T09:00:00Z",
+               "categories": [], "due_at": None}
+    envelope = make_envelope(REFERRAL_STATE_CHANGED, payload, network="mechelen", referral_ref="NS-BAD-1")
+    with amqp.connect(settings.amqp_uri) as connection:
+        amqp.publish_event(connection, WORKFLOW, REFERRAL_STATE_CHANGED, envelope)
+    dlq = "portal.on_referral_state_changed.dlq"           # consume_once parks it under the consumer
+    ops.goto(f"{settings.portal_url}/ops/queues")
+    wait_until(lambda: (ops.reload(), ops.locator(f"a[href='/ops/queues/{dlq}']").count())[1],
+               timeout=60, what="the dead letter listed")
+    ops.click(f"a[href='/ops/queues/{dlq}']")
+    row = ops.locator("tr", has_text=envelope["message_id"])
+    assert "unknown state 'flying'" in row.inner_text() and "payload" in row.inner_text()
+    shot(ops, "ops-dead-letters", tmp_path)
+    row.locator("button[type=submit]").click()
+    ops.wait_for_url(re.compile(r".*replayed=1$"))
+    # replayed to the portal's queue, refused again by the consumer, parked again: still one
+    wait_until(lambda: (ops.reload(), ops.locator("tr", has_text=envelope["message_id"]).count() == 1)[1],
+               timeout=60, what="the replayed message parked again")
     # nobody else gets in
     analyst = new_page(browser)
     browser_login(analyst, settings.portal_url, "analyst")
