@@ -238,6 +238,23 @@ def test_network_admin_pages_in_the_browser(live_stack, browser, tmp_path):
     assert "nieuwe.coordinator" in admin.locator("p.info").inner_text()
     password = re.search(r"(?:wachtwoord|password)[^:]*: (\S+)", admin.locator("p.info").inner_text()).group(1)
     shot(admin, "admin-users", tmp_path)
+    admin.click("a[href='/admin/deadlines']")
+    triage = admin.locator("tr", has_text="(triage)")
+    assert [c.strip() for c in triage.locator("td").all_inner_texts()][1:] == ["1", "1"]   # DESIGN §4 defaults
+    school = admin.locator("tr", has_text="(school_efforts)")
+    assert [c.strip() for c in school.locator("td").all_inner_texts()][1:] == ["3", "2"]
+    shot(admin, "admin-deadlines", tmp_path)
+    # concern categories: the referral form offers exactly the chosen ones
+    admin.click("a[href='/admin/categories']")
+    admin.uncheck("#categories-form input[value=leisure]")
+    admin.click("#categories-form button[type=submit]")
+    assert admin.locator("p.info").count() == 1
+    shot(admin, "admin-categories", tmp_path)
+    form = requests.get(f"{settings.intake_url}/referrals/new", timeout=30).text
+    assert "value='truancy'" in form and "value='leisure'" not in form
+    admin.check("#categories-form input[value=leisure]")
+    admin.click("#categories-form button[type=submit]")
+    assert "value='leisure'" in requests.get(f"{settings.intake_url}/referrals/new", timeout=30).text
     # the new user signs in and must set up the second factor first (the key shown once)
     newcomer = new_page(browser)
     newcomer.goto(f"{settings.portal_url}/login")

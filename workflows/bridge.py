@@ -149,6 +149,11 @@ class Bridge:
         return {"service": BRIDGE, "status": "ok"}
 
     # --- issue 9: the ops page's view of the workflow layer (ids, types, times; nothing personal)
+    async def deadlines_config(self, network: str) -> dict:
+        """The deadlines a new referral of `network` gets, per urgency (the network admin's view)."""
+        from dataclasses import asdict
+        return {urgency: asdict(self.config.deadlines(network, urgency)) for urgency in ("normal", "urgent")}
+
     async def workflows_overview(self, limit: int = 20) -> dict:
         """The worker's pollers on the task queue, and the newest running and failed workflows."""
         from temporalio.api.enums.v1 import TaskQueueType
@@ -348,7 +353,8 @@ class Bridge:
                 raise IncorrectSignature("an RPC body must be an object with args and kwargs")
             target = {"health": self.health, "get_referral": self.get_referral,
                       "get_question": self.get_question, "act": self.act,
-                      "workflows_overview": self.workflows_overview}.get(method)
+                      "workflows_overview": self.workflows_overview,
+                      "deadlines_config": self.deadlines_config}.get(method)
             if target is None:
                 raise MethodNotFound(method)
             args, kwargs = body.get("args") or [], body.get("kwargs") or {}

@@ -9,12 +9,13 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from netsterk.db import session_scope, utcnow
+from netsterk.catalogue import CATALOGUE
 from netsterk.i18n import both
 from netsterk.logging import get_logger, log_context
 from netsterk.nameko_support import html_response
 from services.portal import access, auth, pages
 from services.portal.models import User
-from services.portal.web import html_page, session_user
+from services.portal.web import call_bridge, html_page, session_user
 
 log = get_logger(__name__)
 e = pages.e
@@ -29,6 +30,8 @@ def _admin(service, request, action: str = "admin.users"):
 def home(service, request) -> Response:
     user = _admin(service, request, "admin.settings")
     links = [("/admin/users", "portal.admin.users_title", "portal.admin.users_intro"),
+             ("/admin/categories", "portal.admin.categories_title", "portal.admin.categories_intro"),
+             ("/admin/deadlines", "portal.admin.deadlines_title", "portal.admin.deadlines_intro"),
              ("/directory/changes", "portal.nav.changes", "portal.admin.changes_intro"),
              ("/directory/rules", "portal.admin.weights", "portal.admin.weights_intro"),
              ("/directory/gaps", "portal.admin.gaps", "portal.admin.gaps_intro"),
@@ -120,3 +123,72 @@ def _change(session, user: User, form: dict, admin) -> tuple[User, bool]:
     user.role, user.organisation_id, user.lang = form["role"], form["organisation_id"] or None, form["lang"]
     user.active = True
     return user, False
+
+
+def _step_label(step: str) -> str:
+    key = f"portal.deadline.{step}"
+    text = CATALOGUE.get(key, {}).get("nl", "")
+    return f"{both(key)} ({step})" if text and "{" not in text else step
+
+
+@html_page
+def deadlines(service, request) -> Response:
+    """The deadlines (working days) new referrals of the network get, per urgency, as the
+    workflow layer has them (through the bridge). Read-only here: they are set in the YAML file
+    NETSTERK_WORKFLOW_CONFIG and apply to referrals started after a change."""
+    user = _admin(service, request, "admin.settings")
+    config = call_bridge(service, "deadlines_config", user.network)
+    steps = [k for k, v in config["normal"].items() if isinstance(v, int)]
+    rows = [[e(_step_label(step)), e(config["normal"][step]), e(config["urgent"][step])] for step in steps]
+    closed = ", ".join(config["normal"].get("closed_dates") or []) or "—"
+    body = (f'<p>{e(both("portal.admin.deadlines_read_only"))}</p>'
+            + pages._table(["portal.admin.step", "portal.urgency.normal", "portal.urgency.urgent"], rows)
+            + f'<p>{e(both("portal.admin.closed_dates"))}: {e(closed)} · '
+            f'{e(both("portal.admin.school_holidays"))}: {e(config["normal"].get("school_holidays") or "—")}</p>')
+    return html_response(pages.layout(both("portal.admin.deadlines_title"), body, user=user))
+
+
+# --- concern categories (intake owns them: the form offers exactly these) -----------------------
+
+KNOWN_CATEGORIES = tuple(sorted(key.split(".", 1)[1] for key in CATALOGUE if key.startswith("category.")))
+
+
+def _categories_page(service, user, network: dict, *, error=None, info=None, status=200) -> Response:
+    chosen = set(network.get("categories") or [])
+    boxes = "".join(
+        f'<label class="choice"><input type="checkbox" name="categories" value="{e(code)}"'
+        f'{" checked" if code in chosen else ""}> {e(both("category." + code))}</label>'
+        for code in KNOWN_CATEGORIES)
+    body = (pages.message_box(error) + pages.message_box(info, "info")
+            + f'<form method="post" action="/admin/categories" class="card" id="categories-form">'
+            f'<fieldset><legend>{e(both("portal.admin.categories_legend", network=network["name"]))}</legend>'
+            f'{boxes}</fieldset><button type="submit">{e(both("portal.admin.save_user"))}</button></form>')
+    return html_response(pages.layout(both("portal.admin.categories_title"), body, user=user), status=status)
+
+
+def _network(service, user) -> dict:
+    network = service.intake.get_network(user.network)
+    if not network:
+        raise access.not_found()
+    return network
+
+
+@html_page
+def categories(service, request) -> Response:
+    user = _admin(service, request, "admin.settings")
+    return _categories_page(service, user, _network(service, user))
+
+
+@html_page
+def categories_submit(service, request) -> Response:
+    user = _admin(service, request, "admin.settings")
+    network = _network(service, user)
+    chosen = [c for c in request.form.getlist("categories") if c in KNOWN_CATEGORIES]
+    unknown = [c for c in request.form.getlist("categories") if c not in KNOWN_CATEGORIES]
+    if unknown or not chosen:
+        return _categories_page(service, user, network, status=422, error=both(
+            "portal.admin.categories_unknown" if unknown else "portal.admin.categories_empty"))
+    saved = service.intake.upsert_network(network["code"], network["name"], chosen)
+    with log_context(network=user.network):
+        log.info("categories_saved", count=len(chosen))
+    return _categories_page(service, user, saved, info=both("portal.admin.categories_saved"))

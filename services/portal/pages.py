@@ -48,6 +48,7 @@ NAVIGATION = {
     "partner_staff": (("/partner", "portal.nav.engagements"), ("/directory", "portal.nav.directory"),
                       ("/engagements/direct", "portal.nav.direct")),
     "network_admin": (("/admin", "portal.nav.admin"), ("/admin/users", "portal.nav.users"),
+                      ("/admin/categories", "portal.nav.categories"), ("/admin/deadlines", "portal.nav.deadlines"),
                       ("/directory", "portal.nav.directory"), ("/directory/changes", "portal.nav.changes"),
                       ("/directory/rules", "portal.nav.rules"), ("/reports", "portal.nav.reports")),
     "analyst": (("/reports", "portal.nav.reports"), ("/directory", "portal.nav.directory")),

@@ -156,6 +156,18 @@ class PortalService:
     def admin_users_submit(self, request):
         return admin_pages.users_submit(self, request)
 
+    @http("GET", "/admin/categories")
+    def admin_categories(self, request):
+        return admin_pages.categories(self, request)
+
+    @http("POST", "/admin/categories")
+    def admin_categories_submit(self, request):
+        return admin_pages.categories_submit(self, request)
+
+    @http("GET", "/admin/deadlines")
+    def admin_deadlines(self, request):
+        return admin_pages.deadlines(self, request)
+
     @http("GET", "/ops")
     def ops_home(self, request):
         return ops_pages.health_page(self, request)
