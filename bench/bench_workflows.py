@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +20,7 @@ from bench.bare_workflow import BareWorkflow, noop
 
 COORDINATOR = ("coordinator", "netsterk-demo")
 BARE_QUEUE = "bench-bare"
+POLL = float(os.environ.get("BENCH_POLL", "0.2"))   # seconds between a driver's state reads
 
 
 def drive_referrals(settings, m: int, drivers: int) -> tuple[float, list[str]]:
@@ -41,7 +43,7 @@ def drive_referrals(settings, m: int, drivers: int) -> tuple[float, list[str]]:
             response = session().get(f"{settings.portal_url}/api/v1/referrals/{referral_id}", timeout=60)
             if response.ok and response.json().get("state") == wanted:
                 return response.json()
-            time.sleep(0.2)
+            time.sleep(POLL)
         raise TimeoutError(f"{referral_id} not in {wanted}")
 
     def act(referral_id: str, action: str, **args) -> None:
