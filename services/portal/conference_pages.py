@@ -112,7 +112,7 @@ def create_data(form) -> dict:
 
 @html_page
 def create(service, request, referral_id: str) -> Response:
-    user = require_coordinator(session_user(service, request))
+    user = require_coordinator(session_user(service, request), "referral.act")
     network_snapshot(service, user, referral_id)
     values = {k: request.form.get(k) for k in request.form.keys()}
     try:
@@ -231,7 +231,7 @@ def detail(service, request, conference_id: str) -> Response:
 
 @html_page
 def invite(service, request, conference_id: str) -> Response:
-    user = require_coordinator(session_user(service, request))
+    user = require_coordinator(session_user(service, request), "referral.act")
     result = call_intake(service, "conference_invite", conference_id, coordinator_viewer(user))
     with log_context(network=user.network, referral_ref=result.get("ref")):
         log.info("conference_invitations", count=len(result.get("mail_status") or []))
@@ -241,7 +241,7 @@ def invite(service, request, conference_id: str) -> Response:
 
 @html_page
 def confirm(service, request, conference_id: str) -> Response:
-    user = require_coordinator(session_user(service, request))
+    user = require_coordinator(session_user(service, request), "referral.act")
     try:
         result = call_intake(service, "conference_confirm_time", conference_id, coordinator_viewer(user),
                              {"time": request.form.get("time")})
@@ -272,7 +272,7 @@ def send_tasks(service, user, conference: dict) -> None:
 
 @html_page
 def record(service, request, conference_id: str) -> Response:
-    user = require_coordinator(session_user(service, request))
+    user = require_coordinator(session_user(service, request), "referral.act")
     values = {k: request.form.get(k) for k in request.form.keys()}
     values["present"] = request.form.getlist("present")
     try:
@@ -293,7 +293,7 @@ def record(service, request, conference_id: str) -> Response:
 
 @html_page
 def retry_tasks(service, request, conference_id: str) -> Response:
-    user = require_coordinator(session_user(service, request))
+    user = require_coordinator(session_user(service, request), "referral.act")
     conference = call_intake(service, "conference_get", conference_id, coordinator_viewer(user))
     network_snapshot(service, user, conference["referral_id"])
     send_tasks(service, user, conference)
@@ -302,7 +302,7 @@ def retry_tasks(service, request, conference_id: str) -> Response:
 
 @html_page
 def task_done(service, request, referral_id: str, task_id: str) -> Response:
-    user = require_coordinator(session_user(service, request))
+    user = require_coordinator(session_user(service, request), "referral.act")
     snapshot = network_snapshot(service, user, referral_id)
     task = next((t for t in snapshot.get("tasks") or [] if t["id"] == task_id), None)
     if task is None:

@@ -46,7 +46,7 @@ NAVIGATION = {
                     ("/mail", "portal.nav.mail"), ("/directory", "portal.nav.directory"),
                     ("/reports", "portal.nav.reports")),
     "partner_staff": (("/partner", "portal.nav.engagements"), ("/directory", "portal.nav.directory"),
-                      ("/engagements/direct", "portal.nav.direct")),
+                      ("/engagements/direct", "portal.nav.direct"), ("/catalogue/sessions", "catalogue.session.nav")),
     "network_admin": (("/admin", "portal.nav.admin"), ("/admin/users", "portal.nav.users"),
                       ("/admin/categories", "portal.nav.categories"), ("/admin/deadlines", "portal.nav.deadlines"),
                       ("/directory", "portal.nav.directory"), ("/directory/changes", "portal.nav.changes"),

@@ -239,7 +239,7 @@ def coordinator_plan(service, request, referral_id: str) -> Response:
 
 
 def _coordinator_change(service, request, referral_id: str, method: str, *args) -> Response:
-    user = require_coordinator(session_user(service, request))
+    user = require_coordinator(session_user(service, request), "referral.act")
     network_snapshot(service, user, referral_id)
     values = form_values(request)
     try:
@@ -275,7 +275,7 @@ def coordinator_voice(service, request, referral_id: str) -> Response:
 
 @html_page
 def coordinator_withdraw(service, request, referral_id: str) -> Response:
-    user = require_coordinator(session_user(service, request))
+    user = require_coordinator(session_user(service, request), "referral.act")
     network_snapshot(service, user, referral_id)
     call_intake(service, "voice_withdraw_consent", referral_id, coordinator_viewer(user))
     with log_context(network=user.network):
