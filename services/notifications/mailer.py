@@ -51,11 +51,11 @@ def build_message(*, mail_id: str, sender: str, to: str, subject: str, body: str
     message["Message-ID"] = f"<{mail_id}@{domain}>"
     message["X-Netsterk-Ref"] = referral_ref
     message["Auto-Submitted"] = "auto-generated"
-    if lang:
-        message["Content-Language"] = lang
     message.set_content(body)
     if html:
         message.add_alternative(html, subtype="html")
+    if lang:  # after the content: set_content drops Content-* headers
+        message["Content-Language"] = lang
     return message
 
 
