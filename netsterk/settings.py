@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     # signed single-action links in e-mails (netsterk/links.py): key and lifetime
     link_key: str | None = None
     link_days: int = 14
+    # networks whose e-mails may be in French (comma-separated codes, "*" = every network); a
+    # French request for another network is sent in English
+    french_networks: str = "*"
     # where workflow escalations go when a network has no coordinator address of its own
     coordinator_email: str = "coordinator@netsterk.example"
     # YAML file with each network's deadlines per urgency, calendar and retention

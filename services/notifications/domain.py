@@ -73,6 +73,14 @@ def sign_links(context: dict, *, settings=None, now: float | None = None) -> dic
     return out
 
 
+def language_for(network: str, lang: str, settings=None) -> str:
+    """French only where the network enables it (NETSTERK_FRENCH_NETWORKS); else English."""
+    if lang != "fr":
+        return lang
+    enabled = {n.strip() for n in (settings or get_settings()).french_networks.split(",") if n.strip()}
+    return "fr" if "*" in enabled or network in enabled else "en"
+
+
 def template_override(factory: sessionmaker, network: str, template: str, lang: str) -> dict | None:
     with session_scope(factory) as session:
         row = session.get(TemplateOverride, (network, template, lang))
@@ -88,6 +96,7 @@ def store(factory: sessionmaker, request) -> tuple[str, bool]:
             OutgoingMail.idempotency_key == clean["idempotency_key"]))
         if existing:
             return existing, False
+    clean["lang"] = language_for(clean["network"], clean["lang"])
     context = sign_links(clean["context"])
     override = template_override(factory, clean["network"], clean["template"], clean["lang"])
     subject, body = render(clean["template"], clean["lang"], context, override)

@@ -70,6 +70,13 @@ def failed_page(service, request):
                         [[e(f["address"]), e(f.get("referral_ref") or ""),
                           e(f"{f.get('status') or ''} {f.get('reason') or ''}"), e(f.get("last_at") or "")]
                          for f in failing], "failing-addresses"))
+    hooks = _rpc(service, "webhook_failures", user.network) or []
+    if hooks:
+        body += (f'<h2>{e(both("notify_admin.webhooks.title"))}</h2>' +
+                 _table([both("notify_admin.col.template"), both("notify_admin.col.attempts"),
+                         both("notify_admin.col.error")],
+                        [[e(h["event_type"]), e(h["attempts"]), e(h.get("last_error") or "")] for h in hooks],
+                        "failed-webhooks"))
     return html_response(layout(both("notify_admin.failed.title"), body, user=user))
 
 

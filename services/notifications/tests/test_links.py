@@ -65,3 +65,11 @@ def test_a_context_without_portal_pages_is_left_alone():
     out = domain.sign_links(context, settings=SETTINGS)
     assert out["accept_link"] == out["decline_link"] == "https://elsewhere.example/x"
     assert links.parse_portal_url("https://p.example/referrals/r/school-efforts") is None
+
+
+def test_french_only_where_the_network_enables_it():
+    settings = SimpleNamespace(french_networks="brussel, mechelen")
+    assert domain.language_for("brussel", "fr", settings) == "fr"
+    assert domain.language_for("gent", "fr", settings) == "en"
+    assert domain.language_for("gent", "nl", settings) == "nl"
+    assert domain.language_for("gent", "fr", SimpleNamespace(french_networks="*")) == "fr"
