@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -27,6 +28,15 @@ class Settings(BaseSettings):
     # declare our durable queues (nameko RPC / event-handler queues, dead-letter queues, the
     # bridge's queues) as quorum queues: on for a RabbitMQ cluster (deploy/), off locally
     quorum_queues: bool = False
+    # a message whose consumer died before the ack (a crash, a kill) is delivered again; after
+    # this many deliveries it is parked in `<queue>.dlq` instead of killing the consumer forever
+    delivery_limit: int = 5
+    # SQLite (the embedded default): NORMAL (no fsync per commit; safe against process crashes,
+    # a power cut may lose the last commits) or FULL (an fsync per commit)
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+    # an event handler whose database is unreachable waits up to this long (backing off) before
+    # it parks the message in its dead-letter queue
+    db_retry_seconds: float = 120.0
     # a nameko service applies its Alembic migrations when it starts; off where a Job migrates
     migrate_on_start: bool = True
     # Prometheus /metrics of this process on this port (0 = off; 9100 in containers)

@@ -94,3 +94,38 @@ def test_status_exits_non_zero_when_parts_are_down(tmp_path):
     assert result.returncode == 1
     assert "rabbitmq" in result.stdout and "DOWN" in result.stdout
     assert "temporal" in result.stdout and "down:" in result.stderr
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_claim_message_is_true_once_per_message_and_consumer(backend, tmp_path):
+    """The idempotency claim on both databases: True the first time, False after (a -1 rowcount
+    from the driver once made every claim look like a duplicate on PostgreSQL)."""
+    from sqlalchemy.orm import DeclarativeBase, sessionmaker
+
+    from netsterk.db import ProcessedMessageMixin, claim_message, make_engine
+    from netsterk.testing import postgres_database
+
+    class Base(DeclarativeBase):
+        pass
+
+    class Processed(ProcessedMessageMixin, Base):
+        pass
+
+    def check(url):
+        engine = make_engine(url)
+        Base.metadata.create_all(engine)
+        factory = sessionmaker(engine)
+        with factory.begin() as session:
+            assert claim_message(session, Processed, "m-1", "svc.handler") is True
+            assert claim_message(session, Processed, "m-1", "svc.handler") is False
+            assert claim_message(session, Processed, "m-1", "svc.other") is True
+        with factory.begin() as session:
+            assert claim_message(session, Processed, "m-1", "svc.handler") is False
+            assert claim_message(session, Processed, "m-2", "svc.handler") is True
+        engine.dispose()
+
+    if backend == "sqlite":
+        check(f"sqlite:///{tmp_path / 'claims.db'}")
+    else:
+        with postgres_database() as url:
+            check(url)
