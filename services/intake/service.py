@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import eventlet
+
 from nameko.dependency_providers import Config
 from netsterk.nameko_support import event_handler  # quorum-capable
 from netsterk.nameko_support import rpc  # quorum-capable
@@ -238,8 +240,9 @@ class IntakeService:
         with session_scope(self.db) as session:
             raw = session.get(MailMessage, mail_id).raw
         try:
-            mail_bounces.forward(raw, parsed, own_domains(settings), self.notifications_rpc.record_bounce)
-        except Exception as exc:
+            with eventlet.Timeout(settings.rpc_timeout):
+                mail_bounces.forward(raw, parsed, own_domains(settings), self.notifications_rpc.record_bounce)
+        except (Exception, eventlet.Timeout) as exc:
             log.warning("bounce_not_reported", mail_id=mail_id, error=type(exc).__name__)
             parsed.problems.append(f"bounce not reported to notifications: {type(exc).__name__}")
 
