@@ -158,12 +158,12 @@ def workers_rate(address: str, replicas: int, workflows: int, activities: int) -
 
 def temporal_server(folder: Path) -> tuple[str, subprocess.Popen]:
     from netsterk.testing import free_port, wait_until
-    from netsterk_ops.stack import _answers, temporal_binary
+    from netsterk_ops.stack import TEMPORAL_SQLITE_PRAGMAS, _answers, temporal_binary
 
     port = free_port()
     process = subprocess.Popen([temporal_binary(), "server", "start-dev", "--ip", "127.0.0.1", "--port",
                                 str(port), "--headless", "--db-filename", str(folder / "temporal.db"),
-                                "--log-level", "warn"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                "--log-level", "warn", *TEMPORAL_SQLITE_PRAGMAS], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_until(lambda: _answers("127.0.0.1", port), timeout=60, what="the Temporal dev server")
     return f"127.0.0.1:{port}", process
 

@@ -13,6 +13,7 @@ import requests
 
 from netsterk import amqp, links
 from netsterk.testing import wait_until
+from services.portal.testing import anonymous_post, signed_in
 from tests.test_end_to_end import act, form_data, mails, wait_state
 
 pytestmark = pytest.mark.slow
@@ -30,12 +31,7 @@ def raw_message(settings, message_id):
 
 
 def login(settings, username):
-    session = requests.Session()
-    response = session.post(f"{settings.portal_url}/login",
-                            data={"username": username, "password": "netsterk-demo"}, timeout=10,
-                            allow_redirects=False)
-    assert response.status_code == 303, response.text
-    return session
+    return signed_in(settings.portal_url, username)
 
 
 def request(**overrides):
@@ -52,8 +48,9 @@ def test_partner_answers_through_a_signed_link_that_works_once(live_stack):
     done = requests.post(f"{settings.intake_url}/referrals/new", data=form, timeout=10)
     assert done.status_code == 200, done.text
     ref = re.search(r"NS-\d{4}-\d{6}", done.text).group(0)
-    task = wait_until(lambda: next((t for t in requests.get(
-        f"{settings.portal_url}/api/v1/tasks", auth=("coordinator", "netsterk-demo"), timeout=10).json()
+    coordinator = login(settings, "coordinator")
+    task = wait_until(lambda: next((t for t in coordinator.get(
+        f"{settings.portal_url}/api/v1/tasks", timeout=10).json()
         if t["ref"] == ref and t["state"] == "triage"), None), timeout=90, what="the triage task")
     referral_id = task["referral_id"]
     act(settings, referral_id, "triage", decision="accept", reason="genoeg inspanningen")
@@ -82,10 +79,10 @@ def test_partner_answers_through_a_signed_link_that_works_once(live_stack):
     gone = requests.get(expired, timeout=10)
     assert gone.status_code == 410 and "verlopen op" in gone.text and "expired on" in gone.text
 
-    answered = requests.post(accept, data={}, timeout=30)
+    answered = anonymous_post(accept, data={}, timeout=30)
     assert answered.status_code == 200 and "u aanvaardde melding" in answered.text, answered.text
     wait_state(settings, referral_id, "in_progress")
-    again = requests.post(accept, data={}, timeout=30)
+    again = anonymous_post(accept, data={}, timeout=30)
     assert again.status_code == 410 and "al gebruikt" in again.text and "already used" in again.text
     closed = requests.get(decline, timeout=10)
     assert closed.status_code == 410 and "niet meer open" in closed.text

@@ -58,6 +58,7 @@ RETRY_EXCHANGE = Exchange(f"{BRIDGE}.retry", type="fanout", durable=True)
 RETRY_QUEUE = f"{BRIDGE}.retry"
 RETRY_DELAY_MS = 2000
 RPC_ATTEMPTS = 5
+RPC_PREFETCH = 64   # RPC calls (and referral starts) taken from the broker at once
 ATTEMPT_HEADER = "x-bridge-attempt"
 METHOD_HEADER = "x-bridge-method"
 COMMAND_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
@@ -119,6 +120,8 @@ class Bridge:
         self.config = config or WorkflowConfig()
         self.ready = threading.Event()
         self.producer: kombu.Producer | None = None
+        # RPC calls running on the loop: (future, started, message, producer, method)
+        self.pending: list = []
 
     # ------------------------------------------------------------ Temporal side (asyncio)
 
@@ -147,6 +150,44 @@ class Bridge:
 
     async def health(self) -> dict:
         return {"service": BRIDGE, "status": "ok"}
+
+    # --- issue 9: the ops page's view of the workflow layer (ids, types, times; nothing personal)
+    async def deadlines_config(self, network: str) -> dict:
+        """The deadlines a new referral of `network` gets, per urgency (the network admin's view)."""
+        from dataclasses import asdict
+        return {urgency: asdict(self.config.deadlines(network, urgency)) for urgency in ("normal", "urgent")}
+
+    async def workflows_overview(self, limit: int = 20) -> dict:
+        """The worker's pollers on the task queue, and the newest running and failed workflows."""
+        from temporalio.api.enums.v1 import TaskQueueType
+        from temporalio.api.taskqueue.v1 import TaskQueue
+        from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+
+        limit = max(1, min(int(limit), 100))
+        described = await self.client.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
+            namespace=self.client.namespace, task_queue=TaskQueue(name=self.task_queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW))
+
+        async def listed(query: str) -> tuple[list[dict], int]:
+            rows, total = [], 0
+            async for execution in self.client.list_workflows(query, page_size=limit):
+                total += 1
+                if len(rows) < limit:
+                    rows.append({"workflow_id": execution.id, "run_id": execution.run_id,
+                                 "type": execution.workflow_type,
+                                 "status": execution.status.name.lower() if execution.status else "",
+                                 "started_at": execution.start_time.isoformat() if execution.start_time else None,
+                                 "closed_at": execution.close_time.isoformat() if execution.close_time else None})
+                if total >= 1000:
+                    break
+            return rows, total
+
+        running, running_total = await listed('ExecutionStatus="Running"')
+        failed, failed_total = await listed(
+            'ExecutionStatus="Failed" OR ExecutionStatus="TimedOut" OR ExecutionStatus="Terminated"')
+        return {"namespace": self.client.namespace, "task_queue": self.task_queue,
+                "pollers": len(described.pollers), "running": running, "running_total": running_total,
+                "failed": failed, "failed_total": failed_total}
 
     async def get_referral(self, referral_id: str) -> dict:
         handle = self.client.get_workflow_handle(workflow_id(self._referral_id(referral_id)))
@@ -225,6 +266,10 @@ class Bridge:
         if not isinstance(referral_id, str) or not referral_id:
             raise InvalidAction("referral_id must be a non-empty string")
         return referral_id
+
+    def _submit(self, coro) -> concurrent.futures.Future:
+        """Run a coroutine on the bridge's asyncio loop; its future, not waited for."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
 
     def _run(self, coro, timeout: float | None = None):
         future = asyncio.run_coroutine_threadsafe(coro, self.loop)
@@ -308,13 +353,17 @@ class Bridge:
         message.ack()
 
     def on_rpc(self, body, message, producer) -> None:
+        """Check the call here (kombu's thread) and hand it to the asyncio loop without waiting:
+        many calls run against Temporal at once (an `act` waits for the workflow to apply the
+        update). `complete_rpcs`, called from the same thread, answers and acks each one."""
         method = (message.headers or {}).get(METHOD_HEADER) or method_of(message)
-        result, error = None, None
         try:
             if not isinstance(body, dict):
                 raise IncorrectSignature("an RPC body must be an object with args and kwargs")
             target = {"health": self.health, "get_referral": self.get_referral,
-                      "get_question": self.get_question, "act": self.act}.get(method)
+                      "get_question": self.get_question, "act": self.act,
+                      "workflows_overview": self.workflows_overview,
+                      "deadlines_config": self.deadlines_config}.get(method)
             if target is None:
                 raise MethodNotFound(method)
             args, kwargs = body.get("args") or [], body.get("kwargs") or {}
@@ -322,21 +371,41 @@ class Bridge:
                 inspect.signature(target).bind(*args, **kwargs)
             except TypeError as exc:
                 raise IncorrectSignature(f"{method}: {exc}") from None
-            try:
-                result = self._run(target(*args, **kwargs))
-            except Exception as exc:
-                if not is_transient(exc):
-                    raise
-                if int((message.headers or {}).get(ATTEMPT_HEADER, 0)) + 1 < RPC_ATTEMPTS:
-                    attempt = self._retry_later(message, rpc_server_queue(BRIDGE).name,
-                                                {METHOD_HEADER: method})
-                    log.warning("temporal unavailable; rpc retried later", method=method,
-                                attempt=attempt, error=str(exc) or type(exc).__name__)
-                    message.ack()
-                    return
-                raise TemporalUnavailable("Temporal did not answer; nothing was applied, "
-                                          "try again later") from exc
+            coro = target(*args, **kwargs)
         except Exception as exc:
+            self._answer(message, producer, method, None, exc)
+            return
+        self.pending.append((self._submit(coro), time.monotonic(), message, producer, method))
+
+    def complete_rpcs(self) -> None:
+        """Answer the calls that finished (or ran out of time), in kombu's thread."""
+        still = []
+        for future, started, message, producer, method in self.pending:
+            if not future.done():
+                if time.monotonic() - started < self.call_timeout:
+                    still.append((future, started, message, producer, method))
+                    continue
+                future.cancel()   # Temporal did not answer in time: stop waiting for it
+                self._answer(message, producer, method, None, concurrent.futures.TimeoutError())
+                continue
+            try:
+                result, exc = future.result(), None
+            except BaseException as error:   # noqa: BLE001 - every failure is answered
+                result, exc = None, error
+            self._answer(message, producer, method, result, exc)
+        self.pending = still
+
+    def _answer(self, message, producer, method: str, result, exc: BaseException | None) -> None:
+        error = None
+        if exc is not None:
+            if is_transient(exc) and int((message.headers or {}).get(ATTEMPT_HEADER, 0)) + 1 < RPC_ATTEMPTS:
+                attempt = self._retry_later(message, rpc_server_queue(BRIDGE).name, {METHOD_HEADER: method})
+                log.warning("temporal unavailable; rpc retried later", method=method,
+                            attempt=attempt, error=str(exc) or type(exc).__name__)
+                message.ack()
+                return
+            if is_transient(exc):
+                exc = TemporalUnavailable("Temporal did not answer; nothing was applied, try again later")
             if not isinstance(exc, (InvalidAction, UnknownReferral, MethodNotFound, IncorrectSignature)):
                 log.warning("rpc failed", method=method, error=str(exc))
             error = error_payload(exc)
@@ -350,7 +419,8 @@ class Bridge:
             try:
                 with connect(self.amqp_uri) as connection:
                     channel = connection.channel()
-                    channel.basic_qos(0, 1, False)
+                    channel.basic_qos(0, RPC_PREFETCH, False)
+                    self.pending = []   # unacked calls of a lost connection come again
                     dead_letter_queue(EVENT_QUEUE)(channel).declare()
                     retry_queue()(channel).declare()
                     producer = kombu.Producer(channel)
@@ -368,9 +438,10 @@ class Bridge:
                         log.info("bridge consuming", event_queue=EVENT_QUEUE, rpc_queue=rpc_queue.name)
                         while not stop.is_set():
                             try:
-                                connection.drain_events(timeout=1.0)
+                                connection.drain_events(timeout=0.02 if self.pending else 1.0)
                             except socket.timeout:
-                                continue
+                                pass
+                            self.complete_rpcs()
             except Exception as exc:  # broker gone: reconnect
                 if stop.is_set():
                     break
@@ -382,6 +453,8 @@ class Bridge:
 async def main() -> None:
     configure_logging("workflow_bridge")
     metrics.serve("workflow_bridge")  # /metrics on NETSTERK_METRICS_PORT (0: off)
+    if get_settings().metrics_port:   # queue depths of the installation's vhost
+        metrics.register_collector(metrics.QueueCollector(get_settings().amqp_uri))
     from workflows.worker import connect_client
 
     settings = get_settings()

@@ -13,20 +13,21 @@ from netsterk.i18n import LANGUAGES, both
 from netsterk.logging import get_logger
 from netsterk.nameko_support import html_response
 from netsterk.settings import get_settings
+from services.portal import access
 from services.portal.pages import e, layout, message_box
 from services.portal.web import LoginRequired, Refused, html_page, session_user
 
 log = get_logger(__name__)
 
-FAILED_ROLES = ("coordinator", "network_admin")
-TEMPLATE_ROLES = ("network_admin",)
+FAILED_ROLES = "notifications.failed"          # actions of access.POLICY
+TEMPLATE_ROLES = "notifications.templates"
 
 
-def _user(service, request, roles):
+def _user(service, request, action):
     user = session_user(service, request)
     if user is None:
         raise LoginRequired()
-    if user.role not in roles or not user.network:
+    if not access.allowed(user, action):
         raise Refused(403, both("notify_admin.forbidden"))
     return user
 
