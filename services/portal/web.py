@@ -62,11 +62,51 @@ def api_user(service, request) -> User | None:
         with session_scope(service.db) as session:
             if auth.locked_for(session, key):
                 raise Refused(429, both("portal.login.throttled"))
-            user = auth.authenticate(session, credentials.username or "", credentials.password or "")
+            user = _recently_verified(session, credentials.username or "", credentials.password or "")
             if user is None:
-                auth.record_failure(session, key)
+                user = auth.authenticate(session, credentials.username or "", credentials.password or "")
+                if user is None:
+                    auth.record_failure(session, key)
+                else:
+                    _remember_verified(credentials.username or "", credentials.password or "", user)
             return user
     return session_user(service, request)
+
+
+# An API client sends its password with every call (HTTP Basic). Checking it costs one argon2
+# verification (tens of ms of CPU, blocking the eventlet hub), so a verified pair is remembered
+# for VERIFIED_TTL seconds, as a keyed hash (never the password), together with the password hash
+# it was checked against: a new password, deactivation or a role change ends it at once.
+VERIFIED_TTL = 60.0
+_verified: dict[str, tuple[str, str, float]] = {}
+
+
+def _credential_key(username: str, password: str) -> str:
+    key = get_settings().session_key.encode()
+    return hmac.new(key, f"{username}\0{password}".encode(), "sha256").hexdigest()
+
+
+def _recently_verified(session, username: str, password: str) -> User | None:
+    import time
+
+    entry = _verified.get(_credential_key(username, password))
+    if entry is None or entry[2] < time.monotonic():
+        return None
+    user = session.get(User, entry[0])
+    if user is None or not user.active or user.password_hash != entry[1]:
+        return None
+    return user
+
+
+def _remember_verified(username: str, password: str, user: User) -> None:
+    import time
+
+    if len(_verified) >= 1000:   # small and bounded: drop what has expired, else everything
+        now = time.monotonic()
+        for key in [k for k, v in _verified.items() if v[2] < now] or list(_verified):
+            _verified.pop(key, None)
+    _verified[_credential_key(username, password)] = (user.username, user.password_hash,
+                                                      time.monotonic() + VERIFIED_TTL)
 
 
 def require_coordinator(user: User | None, action: str = "referral.view") -> User:
