@@ -36,7 +36,7 @@ def login(settings, username):
 
 def request(**overrides):
     data = {"idempotency_key": "e2e-7:once", "to": "once@school.example", "template": "reporter_received",
-            "lang": "en", "context": {}, "network": "mechelen", "referral_ref": "NS-2026-990001",
+            "lang": "en", "context": {"status_url": "https://portal.example/status/r1/t0k"}, "network": "mechelen", "referral_ref": "NS-2026-990001",
             "correlation_id": "e2e-7"}
     data.update(overrides)
     return data
@@ -187,7 +187,7 @@ def test_the_network_admin_adjusts_a_template_with_a_preview(live_stack):
     assert page.status_code == 200 and 'id="preview"' in page.text and "Your referral was received" in page.text
     wrong = admin.post(url, data={"subject": "No reference", "body": "Hello {ref}", "do": "save"}, timeout=10)
     assert wrong.status_code == 422 and "subject must keep [{ref}]" in wrong.text
-    body = "Thank you. We keep <you> posted about {ref}."
+    body = "Thank you. We keep <you> posted about {ref}: {status_url}"
     preview = admin.post(url, data={"subject": "Got it [{ref}]", "body": body, "do": "preview"}, timeout=10)
     assert preview.status_code == 200 and "Got it [NS-2026-000123]" in preview.text
     assert "&amp;lt;you&amp;gt;" in preview.text        # escaped in the HTML preview (srcdoc)

@@ -100,7 +100,7 @@ def test_the_relay_takes_starttls_and_auth(notifications, smtp_port, monkeypatch
 
 def test_a_bounce_fails_the_mail_marks_the_address_and_tells_the_coordinator_once(notifications, smtp_server):
     inbox = smtp_server()
-    sent = notifications.send_email(engagement(template="reporter_received", context={},
+    sent = notifications.send_email(engagement(template="reporter_received", context={"status_url": "https://portal.example/status/r1/t0k"},
                                                to="ouder@mail.example"))
     report = {"original_message_id": f"<{sent['mail_id']}@netsterk.example>", "status": "5.1.1",
               "diagnostic": "smtp; 550 5.1.1 User unknown", "recipients": ["ouder@mail.example"]}

@@ -93,7 +93,7 @@ def test_duplicate_idempotency_key_sends_once(notifications, smtp_server):
 
 
 def test_smtp_outage_keeps_the_mail_pending_and_the_timer_sends_it_later(notifications, smtp_server):
-    result = notifications.send_email(engagement(template="reporter_received", context={}, lang="en"))
+    result = notifications.send_email(engagement(template="reporter_received", context={"status_url": "https://portal.example/status/r1/t0k"}, lang="en"))
     assert result["status"] == "queued"
     status = notifications.mail_status(result["mail_id"])
     assert status["status"] == "pending" and status["attempts"] == 1

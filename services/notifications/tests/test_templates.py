@@ -10,7 +10,8 @@ from services.notifications.templates import (
 FULL_CONTEXT = dict(SAMPLE_CONTEXT, ref="NS-2026-000001", accept_url="https://x.example/a/t0k",
                     outcome="Terug op school", confirm_url="https://x.example/c/t0k",
                     question="Welke klas?", answer_url="https://x.example/i/t0k",
-                    what_was_done="NAFT-traject", feedback_url="https://x.example/f")
+                    what_was_done="NAFT-traject", feedback_url="https://x.example/f",
+                    status_url="https://x.example/status/r1/t0k")
 
 
 def test_closure_feedback_shows_the_coded_answer_as_words():
@@ -49,17 +50,20 @@ def test_html_part_escapes_user_content_and_links_become_anchors():
 
 
 def test_a_network_override_is_checked_and_used():
-    assert check_override("reporter_received", "Ontvangen [{ref}]", "Melding {ref} ontvangen.") == []
-    assert check_override("reporter_received", "Ontvangen", "Melding {ref}.") == [
+    assert check_override("reporter_received", "Ontvangen [{ref}]", "Melding {ref}: {status_url}") == []
+    assert check_override("reporter_received", "Ontvangen", "Melding {ref}: {status_url}") == [
         "subject must keep [{ref}] (replies thread back by it)"]
-    assert check_override("reporter_received", "X [{ref}]", "Hallo {name}") == [
+    assert check_override("reporter_received", "X [{ref}]", "Hallo {name} {status_url}") == [
         "body uses unknown fields: name"]
+    assert check_override("reporter_received", "X [{ref}]", "Melding {ref}.") == [
+        "body must keep the links: status_url"]
     assert check_override("school_efforts_request", "X [{ref}]", "Geen link") == [
         "body must keep the links: confirm_url"]
     assert "not a valid template" in check_override("reporter_received", "X [{ref}]", "oops {")[0]
     subject, body = render("reporter_received", "nl", FULL_CONTEXT,
-                           {"subject": "Ontvangen [{ref}]", "body": "Melding {ref} ontvangen."})
-    assert (subject, body) == ("Ontvangen [NS-2026-000001]", "Melding NS-2026-000001 ontvangen.")
+                           {"subject": "Ontvangen [{ref}]", "body": "Melding {ref}: {status_url}"})
+    assert (subject, body) == ("Ontvangen [NS-2026-000001]",
+                               "Melding NS-2026-000001: https://x.example/status/r1/t0k")
 
 
 def test_partner_engagement_contains_the_accept_url():
