@@ -253,7 +253,12 @@ class IntakeService:
             parsed.problems.append(f"bounce not reported to notifications: {type(exc).__name__}")
 
     def _sent_mail(self, message_ids):
-        return self.notifications_rpc.find_sent_mail(message_ids)
+        """Bounded: a notifications that does not answer must not hold up the mail timer (the
+        lookup then counts as failed and intake decides on what it knows)."""
+        import eventlet
+
+        with eventlet.Timeout(get_settings().rpc_timeout, TimeoutError("notifications.find_sent_mail")):
+            return self.notifications_rpc.find_sent_mail(message_ids)
 
     @rpc
     def mail_status(self, mail_id):
