@@ -51,7 +51,8 @@ def validate(request) -> dict:
             "lang": request.get("lang") if request.get("lang") in ("nl", "en") else "nl"}
 
 
-def send_invitation(factory: sessionmaker, request, *, sender: str, host: str, port: int) -> dict:
+def send_invitation(factory: sessionmaker, request, *, sender: str, host, port: int | None) -> dict:
+    """`host`: the relay (mailer.Relay, TLS and auth as configured) or a host name with `port`."""
     clean = validate(request)
     with session_scope(factory) as session:
         existing = session.scalar(select(OutgoingMail.id).where(

@@ -30,6 +30,9 @@ POLICY: dict[str, frozenset[str]] = {name: frozenset(roles) for name, roles in {
     # network admin
     "admin.users": ("network_admin",),
     "admin.settings": ("network_admin",),
+    # e-mails that were not sent, bouncing addresses; the network's own e-mail wording (issue 7)
+    "notifications.failed": ("coordinator", "network_admin"),
+    "notifications.templates": ("network_admin",),
     # ops: the health of the system, no personal data
     "ops.view": ("ops",),
     "ops.replay": ("ops",),
