@@ -46,7 +46,7 @@ def trusted_results(headers: list[str], trusted_ids: set[str]) -> dict[str, list
     if trusted_ids:
         chosen = [results for authserv, results in parsed if authserv in trusted_ids]
     else:
-        chosen = parsed[:1]
+        chosen = [results for _authserv, results in parsed[:1]]
     if not chosen:
         return None
     merged: dict[str, list[str]] = {}
