@@ -151,7 +151,7 @@ def wipe_referral(session: Session, referral: Referral) -> bool:
     return domain.wipe_mail_of(session, referral.id) or changed
 
 
-REFERRAL_ERASED = "referral_erased"
+REFERRAL_ERASED = contracts.REFERRAL_ERASED
 
 
 def erase_referral(session: Session, actor: dict, *, referral_id: str | None = None,

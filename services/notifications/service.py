@@ -5,7 +5,7 @@ from nameko.dependency_providers import Config
 from netsterk.nameko_support import event_handler, rpc  # quorum-capable
 from nameko.timer import timer
 
-from netsterk.contracts import REFERRAL_ANONYMISE, WORKFLOW
+from netsterk.contracts import INTAKE, REFERRAL_ANONYMISE, REFERRAL_ERASED, WORKFLOW
 from netsterk.logging import get_logger, log_context
 from netsterk.nameko_support import Database, consume_once, health_report
 from netsterk.settings import get_settings
@@ -63,6 +63,12 @@ class NotificationsService:
     @event_handler(WORKFLOW, REFERRAL_ANONYMISE)
     def on_referral_anonymise(self, body):
         consume_once(self, consumer="notifications.on_referral_anonymise", body=body,
+                     apply=domain.anonymise_referral, processed_model=ProcessedMessage)
+
+    @event_handler(INTAKE, REFERRAL_ERASED)
+    def on_referral_erased(self, body):
+        """Erasure on request (issue 10): the same wipe as after retention."""
+        consume_once(self, consumer="notifications.on_referral_erased", body=body,
                      apply=domain.anonymise_referral, processed_model=ProcessedMessage)
 
     @timer(interval=RETRY_TICK_SECONDS)

@@ -8,12 +8,12 @@ from netsterk.nameko_support import event_handler, rpc  # quorum-capable
 from nameko.web.handlers import http
 
 from netsterk.contracts import (
-    BRIDGE, INTAKE, PORTAL, REFERRAL_ANONYMISE, REFERRAL_STATE_CHANGED, REFERRAL_TASK_UPDATED, WORKFLOW,
+    BRIDGE, INTAKE, PORTAL, REFERRAL_ANONYMISE, REFERRAL_ERASED, REFERRAL_STATE_CHANGED, REFERRAL_TASK_UPDATED, WORKFLOW,
 )
 from netsterk.db import session_scope
 from netsterk.nameko_support import Database, consume_once, health_report, http_health
 from services.portal import directory
-from services.portal import auth, intake_entry, mailbox, tasks, web
+from services.portal import auth, intake_entry, mailbox, privacy_pages, tasks, web
 from services.portal import reports as report_area
 from services.portal.models import ProcessedMessage
 
@@ -63,6 +63,11 @@ class PortalService:
     @event_handler(WORKFLOW, REFERRAL_ANONYMISE)
     def on_referral_anonymise(self, body):
         consume_once(self, consumer="portal.on_referral_anonymise", body=body,
+                     apply=tasks.apply_anonymise, processed_model=ProcessedMessage)
+
+    @event_handler(INTAKE, REFERRAL_ERASED)
+    def on_referral_erased(self, body):
+        consume_once(self, consumer="portal.on_referral_erased", body=body,
                      apply=tasks.apply_anonymise, processed_model=ProcessedMessage)
 
     # --- staff pages ---
@@ -219,6 +224,23 @@ class PortalService:
     @http("GET", "/reports/periodic.html")
     def report_periodic(self, request):
         return report_area.periodic_report(self, request)
+
+    # --- privacy (issue 10): rights of access / erasure, the audit log ---
+    @http("GET", "/privacy")
+    def privacy_index(self, request):
+        return privacy_pages.index(self, request)
+
+    @http("POST", "/privacy/export")
+    def privacy_export(self, request):
+        return privacy_pages.export(self, request)
+
+    @http("POST", "/privacy/erase")
+    def privacy_erase(self, request):
+        return privacy_pages.erase(self, request)
+
+    @http("GET", "/privacy/audit")
+    def privacy_audit(self, request):
+        return privacy_pages.audit_page(self, request)
 
     # --- JSON API ---
     @http("GET", "/api/v1/tasks")
