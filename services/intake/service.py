@@ -279,8 +279,11 @@ class IntakeService:
 
     @rpc
     def privacy_export(self, actor, referral_id=None, ref=None):
-        with session_scope(self.db) as session:
-            return privacy.export_referral(session, actor, referral_id=referral_id, ref=ref)
+        try:
+            with session_scope(self.db) as session:
+                return privacy.export_referral(session, actor, referral_id=referral_id, ref=ref)
+        except privacy.NotAllowed:
+            raise LookupError("not found") from None
 
     @rpc
     def privacy_erase(self, actor, referral_id=None, ref=None, reason=""):
@@ -291,13 +294,18 @@ class IntakeService:
                                                 reason=reason)
         except privacy.ErasureRefused as refused:
             raise ValueError(f"refused:{refused.state}") from None
+        except privacy.NotAllowed:
+            raise LookupError("not found") from None
         self.outbox.flush()
         return result
 
     @rpc
     def audit_log(self, actor, limit=200, before=None):
-        with session_scope(self.db) as session:
-            return privacy.audit_log(session, actor, limit=min(int(limit), 1000), before=before)
+        try:
+            with session_scope(self.db) as session:
+                return privacy.audit_log(session, actor, limit=min(int(limit), 1000), before=before)
+        except privacy.NotAllowed:
+            raise LookupError("not found") from None
 
     @rpc
     def audit_verify(self):

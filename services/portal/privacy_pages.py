@@ -47,7 +47,7 @@ def _intake(service, method: str, *args, **kwargs):
         with eventlet.Timeout(get_settings().rpc_timeout):
             return getattr(service.intake, method)(*args, **kwargs)
     except RemoteError as exc:
-        if exc.exc_type == "LookupError":
+        if exc.exc_type in ("LookupError", "NotAllowed"):
             raise Refused(404, both("privacy.not_found")) from exc
         raise
     except (UnknownService, eventlet.Timeout) as exc:
