@@ -120,6 +120,14 @@ def decrypt(token: str) -> str:
     return _fernet().decrypt(token.encode("ascii")).decode("utf-8")
 
 
+def encrypt_bytes(data: bytes) -> bytes:
+    return _fernet().encrypt(data)
+
+
+def decrypt_bytes(token: bytes) -> bytes:
+    return _fernet().decrypt(token)
+
+
 def rotate_token(token: str) -> str:
     """The same value encrypted with the primary key (MultiFernet.rotate)."""
     return _fernet().rotate(token.encode("ascii")).decode("ascii")

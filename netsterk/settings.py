@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     temporal_task_queue: str = "referrals"
     temporal_ui_url: str = "http://127.0.0.1:8233"
+    # encrypt every workflow payload (inputs, signals, updates, results, queries) with the field
+    # keys before it reaches the Temporal server's database (workflows/codec.py)
+    temporal_encrypt_payloads: bool = True
 
     # database URL per service: NETSTERK_INTAKE_DATABASE_URL etc.; default a SQLite file in var_dir
     intake_database_url: str | None = None

@@ -16,6 +16,8 @@ pytestmark = pytest.mark.slow
 
 FIRST, LAST = "Zoltavia", "Quibbleworthy"          # the recognisable name
 DESCRIPTION_MARK = "Xylofoonzorgen"                 # a recognisable word of the free text
+FEEDBACK_MARK = "Feedbackvertrouwelijk"             # a partner's free text (travels in the workflow)
+REPORTER_EMAIL = "privacy.reporter@atheneum.example.org"
 PASSWORD = "netsterk-demo"
 
 
@@ -63,7 +65,7 @@ def wait_state(coordinator, settings, referral_id, state):
 def form(**overrides):
     data = {
         "network": "mechelen", "reporter_name": "Reporter Privacy", "reporter_organisation": "GO! Atheneum",
-        "reporter_role": "leerlingbegeleider", "reporter_email": "privacy.reporter@atheneum.example.org",
+        "reporter_role": "leerlingbegeleider", "reporter_email": REPORTER_EMAIL,
         "reporter_is_school": "on", "first_name": FIRST, "last_name": LAST, "birth_date": "2011-04-05",
         "school_level": "secondary", "postcode": "2800", "languages": "nl",
         "categories": ["truancy"], "description": f"{DESCRIPTION_MARK}: komt onregelmatig naar school.",
@@ -110,9 +112,12 @@ def test_a_name_never_leaks_into_logs_metrics_or_databases_and_rights_are_audite
     assert page.status_code == 200 and FIRST not in page.text and LAST not in page.text
     assert requests.post(f"{link}/respond", data={"accept": "1"}, timeout=30).status_code == 200
     wait_state(coordinator, settings, referral_id, "in_progress")
+    feedback = requests.post(f"{link}/feedback", data={"text": f"{FEEDBACK_MARK}: eerste gesprek gehad."}, timeout=30)
+    assert feedback.status_code == 200, feedback.text
+    wait_until(lambda: snapshot(coordinator, settings, referral_id)["feedback"], timeout=60, what="the feedback")
     act(coordinator, settings, referral_id, "close", re_engaged="yes", what_was_done="traject gelopen")
     wait_state(coordinator, settings, referral_id, "closed")
-    wait_until(lambda: len(mails(settings, "privacy.reporter@atheneum.example.org")) >= 2, timeout=60,
+    wait_until(lambda: len(mails(settings, REPORTER_EMAIL)) >= 2, timeout=60,
                what="the reporter's closing e-mail")
 
     # 2. the coordinator exports what is held (right of access): the name is in the download only
@@ -146,6 +151,12 @@ def test_a_name_never_leaks_into_logs_metrics_or_databases_and_rights_are_audite
     for path in databases:
         data = path.read_bytes()
         leaks += [f"database {path.name}" for needle in needles() if needle in data]
+    # the workflow's history (inputs, signals, queries) is encrypted too: neither the reporter's
+    # address nor a partner's free text is readable in Temporal's database
+    temporal = b"".join(p.read_bytes() for p in databases if p.name.startswith("temporal.db"))
+    for secret in (REPORTER_EMAIL, FEEDBACK_MARK):
+        if secret.encode() in temporal:
+            leaks.append(f"temporal.db: {secret}")
     assert leaks == [], f"the name or the free text appears in clear in: {sorted(set(leaks))}"
 
     # 4. erasure (the referral is closed, so allowed) — refused without confirmation
