@@ -171,6 +171,12 @@ def cmd_keys(args) -> int:
                   "retire the old keys with `netsterk keys retire` once every replica runs with the new ring")
             return 0
         if args.keys_action == "retire":
+            if get_settings().temporal_encrypt_payloads and not args.force:
+                print("refused: Temporal keeps workflow histories immutable, their payloads stay encrypted "
+                      "with the key of their day until Temporal deletes them (namespace retention after a "
+                      "workflow closed; a referral's workflow runs until its retention timer). Retire an old "
+                      "key only when no such history is kept any more, then add --force.", file=sys.stderr)
+                return 1
             needing = still_needing_old_keys()
             if needing:
                 print("refused: values still need an older key: " +
@@ -205,7 +211,11 @@ def add_commands(sub) -> None:
                          ("rotate", "add a new primary key and re-encrypt every encrypted column"),
                          ("reencrypt", "re-encrypt every encrypted column with the primary key"),
                          ("retire", "drop the old keys once nothing needs them")):
-        keys_sub.add_parser(action, help=text).set_defaults(func=cmd_keys)
+        command = keys_sub.add_parser(action, help=text)
+        command.set_defaults(func=cmd_keys)
+        if action == "retire":
+            command.add_argument("--force", action="store_true",
+                                 help="no Temporal history encrypted with an old key is kept any more")
     audit = sub.add_parser("audit", help="the audit log of personal data")
     audit_sub = audit.add_subparsers(dest="audit_action", required=True)
     verify = audit_sub.add_parser("verify", help="recompute the hash chain; exit 1 when it was tampered with")

@@ -76,7 +76,9 @@ def test_keys_cli_rotate_status_retire(factory):  # noqa: F811
     status = cli("keys", "status")
     assert status.returncode == 0 and "keys (primary first)" in status.stdout
     assert "older key" not in status.stdout
-    assert cli("keys", "retire").returncode == 0
+    refused = cli("keys", "retire")
+    assert refused.returncode == 1 and "Temporal keeps workflow histories" in refused.stderr
+    assert cli("keys", "retire", "--force").returncode == 0
     assert len(crypto.load_keys()) == 1
     verified = cli("audit", "verify")
     assert verified.returncode == 0 and "intake: chain intact" in verified.stdout
