@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy import JSON, DateTime, Integer, String, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from netsterk.db import utcnow
@@ -137,10 +138,15 @@ def record(session: Session, models: AuditModels, *, actor: str, role: str, acti
     bumped = session.execute(update(head_table).where(head_table.id == 1)
                              .values(seq=head_table.seq + 1).returning(head_table.seq, head_table.hash))
     row = bumped.first()
-    if row is None:   # the first entry of this database
-        session.add(head_table(id=1, seq=1, hash=GENESIS))
-        session.flush()
-        seq, prev = 1, GENESIS
+    if row is None:   # a database whose migration did not create the head row (metadata.create_all)
+        try:
+            with session.begin_nested():
+                session.add(head_table(id=1, seq=1, hash=GENESIS))
+            seq, prev = 1, GENESIS
+        except IntegrityError:     # another writer created it meanwhile: take our turn after it
+            return record(session, models, actor=actor, role=role, action=action, record_type=record_type,
+                          record_id=record_id, fields=fields, purpose=purpose, network=network,
+                          record_ref=record_ref, origin=origin, at=at)
     else:
         seq, prev = row
     values = {"seq": seq, "at": (at or utcnow()), "actor": _short(actor) or "unknown",
@@ -233,6 +239,8 @@ def create_audit_tables(op) -> None:
         sa.Column("seq", sa.Integer, nullable=False),
         sa.Column("hash", sa.String(64), nullable=False),
     )
+    # the head row exists from the start: every writer locks it by its UPDATE (no insert race)
+    op.execute(f"INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '{GENESIS}')")
     for statement in append_only_triggers(op.get_bind().dialect.name):
         op.execute(statement)
 

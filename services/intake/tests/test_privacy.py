@@ -270,3 +270,4 @@ def test_oversized_and_chunked_bodies_are_refused(run_service):
     # a chunked body (no Content-Length) is never read past the limit: refused, nothing stored
     assert chunked.status_code in (400, 413), chunked.text
     assert re.search(r"te groot|too large", response.text)
+
