@@ -3,7 +3,7 @@
 run, or the issue's aim; null when the figure stands alone); the run's time and host are printed.
 
     .venv/bin/python -m bench.run [--e2e-n 1000] [--e2e-clients 1] [--messages-n 2000]
-        [--workflows-m 100] [--only messages,e2e,workflows]
+        [--workflows-m 100] [--gateway-n 1000] [--only messages,e2e,workflows,gateway]
 """
 from __future__ import annotations
 
@@ -38,7 +38,8 @@ def main(argv=None) -> int:
     parser.add_argument("--e2e-clients", type=int, default=1)
     parser.add_argument("--messages-n", type=int, default=2000)
     parser.add_argument("--workflows-m", type=int, default=100)
-    parser.add_argument("--only", default="messages,e2e,workflows")
+    parser.add_argument("--gateway-n", type=int, default=1000)
+    parser.add_argument("--only", default="messages,e2e,workflows,gateway")
     args = parser.parse_args(argv)
     chosen = args.only.split(",")
     rows: list[dict] = []
@@ -52,6 +53,9 @@ def main(argv=None) -> int:
     if "workflows" in chosen:
         from bench import bench_workflows
         rows += bench_workflows.run(args.workflows_m)
+    if "gateway" in chosen:
+        from bench import bench_gateway
+        rows += bench_gateway.run(args.gateway_n)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(rows, indent=2) + "\n")
     print(table(rows))

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 import uuid
 import kombu
 from kombu import Connection, Exchange, Queue
@@ -158,6 +159,102 @@ def rpc_call(uri: str, service: str, method: str, *args, timeout: float = 30.0, 
             return client.call(service, method, *args, **kwargs)
         finally:
             client.close()
+
+
+class ThreadConnections:
+    """One open connection (and RPC reply queue) per thread, for callers that make many calls from
+    a thread pool: the workflow activities. A fresh connection per call costs a TCP and AMQP
+    handshake on both sides (py-spy: most of `send_email`'s time). A connection that failed is
+    dropped, so the next call (the activity's retry) opens a new one."""
+
+    def __init__(self, uri: str, *, caller: str = "client"):
+        self.uri = uri
+        self.caller = caller
+        self._local = threading.local()
+
+    def _open(self):
+        state = getattr(self._local, "state", None)
+        if state is None:
+            connection = connect(self.uri)
+            state = (connection, RpcClient(connection, caller=self.caller))
+            self._local.state = state
+        return state
+
+    def reset(self) -> None:
+        state = getattr(self._local, "state", None)
+        self._local.state = None
+        if state is not None:
+            connection, client = state
+            client.close()
+            try:
+                connection.release()
+            except Exception:
+                pass
+
+    def call(self, service: str, method: str, *args, timeout: float = 30.0, **kwargs):
+        try:
+            _, client = self._open()
+            client.timeout = timeout
+            return client.call(service, method, *args, **kwargs)
+        except (RemoteError, UnknownService):
+            raise  # an answer (or no such service): the connection is fine
+        except BaseException:
+            self.reset()  # a timeout's late reply or a broken connection: start clean
+            raise
+
+    def publish(self, source: str, event_type: str, body: dict, *, headers: dict | None = None) -> None:
+        try:
+            connection, _ = self._open()
+            publish_event(connection, source, event_type, body, headers=headers)
+        except BaseException:
+            self.reset()
+            raise
+
+
+DELIVERIES_HEADER = "x-netsterk-deliveries"
+REDELIVERY_EXCHANGE = Exchange("netsterk.redelivery", type="fanout", durable=True)
+REDELIVERY_DELAY_MS = 2000
+
+
+def redelivery_queue() -> Queue:
+    """Counted copies wait here REDELIVERY_DELAY_MS, then return to their queue (the default
+    exchange and their routing key, which is that queue's name). The wait keeps the copy from
+    arriving before the original's ack has left: a consumer dying in between would otherwise see
+    the uncounted original again."""
+    return Queue("netsterk.redelivery", exchange=REDELIVERY_EXCHANGE, durable=True,
+                 queue_arguments={"x-message-ttl": REDELIVERY_DELAY_MS, "x-dead-letter-exchange": "",
+                                  **durable_queue_arguments()})
+
+
+def redelivery_verdict(producer: kombu.Producer, message, queue_name: str, limit: int) -> str:
+    """The delivery limit for classic queues (quorum queues count deliveries themselves, but a
+    classic queue redelivers a message whose consumer died before the ack without end).
+
+    A first delivery is processed ("process"). A redelivered one is counted: below the limit a copy
+    carrying the count goes back to its queue after a short wait (redelivery_queue), confirmed
+    ("requeued": ack the original, do not process it); at the limit the caller parks it in the
+    dead-letter queue ("limit"). Messages that were merely in flight beside the culprit when the
+    consumer died are counted too, and come back after the same wait.
+    Only redeliveries pay anything; a crash between the copy and the ack leaves two copies, which
+    the idempotent consumers absorb."""
+    if not message.delivery_info.get("redelivered"):
+        return "process"
+    headers = dict(message.headers or {})
+    deliveries = int(headers.get(DELIVERIES_HEADER, 1)) + 1
+    if deliveries > limit:
+        return "limit"
+    headers[DELIVERIES_HEADER] = deliveries
+    properties = {k: v for k, v in message.properties.items()
+                  if k in ("reply_to", "correlation_id") and v}
+    producer.publish(message.body, exchange=REDELIVERY_EXCHANGE, routing_key=queue_name,
+                     headers=headers, delivery_mode=2, declare=[redelivery_queue()], content_type=message.content_type or "application/json",
+                     content_encoding=message.content_encoding or "utf-8", **properties)
+    return "requeued"
+
+
+def deliveries_of(message) -> int:
+    return int((message.headers or {}).get(DELIVERIES_HEADER, 1)) + (
+        1 if message.delivery_info.get("redelivered") else 0)
 
 
 def dead_letter_arguments(queue_name: str) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 
+import eventlet
 import eventlet.semaphore
 from nameko.events import EventHandler
 from nameko.extensions import DependencyProvider
@@ -75,11 +76,35 @@ class ParkingQueueConsumer(QueueConsumer):
 
 
 class QuorumEventHandler(EventHandler):
+    """nameko's event handler with quorum queues on request and a delivery limit: a message whose
+    handler killed the process before the ack comes back at most settings.delivery_limit times,
+    then waits in `<consumer>.dlq` with the reason (see amqp.redelivery_verdict)."""
     queue_consumer = ParkingQueueConsumer()
 
     def setup(self):
         super().setup()
         make_quorum(self.queue, self.container.config)
+
+    def handle_message(self, body, message):
+        if message.delivery_info.get("redelivered"):
+            limit = get_settings().delivery_limit
+            consumer = f"{self.container.service_name}.{self.method_name}"
+            with amqp.connect(self.container.config["AMQP_URI"]) as connection:
+                with connection.Producer() as producer:
+                    verdict = amqp.redelivery_verdict(producer, message, self.queue.name, limit)
+            if verdict != "process":
+                if verdict == "limit":
+                    log.error("delivery_limit_reached", consumer=consumer, limit=limit)
+                    dead_letter(self.container.config["AMQP_URI"], consumer, body,
+                                f"delivery limit: the consumer stopped {limit} times on this "
+                                "message before it could finish")
+                    metrics.MESSAGES_CONSUMED.labels(consumer=consumer, outcome="dead_lettered").inc()
+                else:
+                    log.warning("redelivered_message_requeued", consumer=consumer,
+                                deliveries=amqp.deliveries_of(message))
+                self.queue_consumer.ack_message(message)
+                return
+        super().handle_message(body, message)
 
 
 rpc = QuorumRpc.decorator
@@ -204,19 +229,48 @@ def consume_once(service, *, consumer: str, body, apply, processed_model) -> Non
         metrics.MESSAGES_CONSUMED.labels(consumer=consumer, outcome="dead_lettered").inc()
         return
     with log_context(**context_from_envelope(envelope)):
-        try:
-            with session_scope(service.db) as session:
-                if not claim_message(session, processed_model, envelope["message_id"], consumer):
-                    log.info("duplicate_message_skipped", consumer=consumer,
-                             message_id=envelope["message_id"])
-                    metrics.MESSAGES_CONSUMED.labels(consumer=consumer, outcome="duplicate").inc()
-                    return
-                apply(session, envelope)
-            metrics.MESSAGES_CONSUMED.labels(consumer=consumer, outcome="applied").inc()
-        except Exception as exc:
-            log.exception("message_failed", consumer=consumer, message_id=envelope["message_id"])
-            dead_letter(amqp_uri, consumer, body, exc)
-            metrics.MESSAGES_CONSUMED.labels(consumer=consumer, outcome="dead_lettered").inc()
+        waited, delay = 0.0, 0.5
+        while True:
+            try:
+                with session_scope(service.db) as session:
+                    if not claim_message(session, processed_model, envelope["message_id"], consumer):
+                        log.info("duplicate_message_skipped", consumer=consumer,
+                                 message_id=envelope["message_id"])
+                        metrics.MESSAGES_CONSUMED.labels(consumer=consumer, outcome="duplicate").inc()
+                        return
+                    apply(session, envelope)
+                metrics.MESSAGES_CONSUMED.labels(consumer=consumer, outcome="applied").inc()
+                return
+            except Exception as exc:
+                # the database away for a moment (a restart, a failover): wait and try again,
+                # the message stays unacked meanwhile; anything else is parked with its reason
+                if database_unavailable(exc) and waited < get_settings().db_retry_seconds:
+                    log.warning("database_unavailable_retrying", consumer=consumer,
+                                message_id=envelope["message_id"], error=type(exc).__name__,
+                                waited=round(waited, 1))
+                    eventlet.sleep(delay)
+                    waited += delay
+                    delay = min(delay * 2, 5.0)
+                    continue
+                log.exception("message_failed", consumer=consumer, message_id=envelope["message_id"])
+                dead_letter(amqp_uri, consumer, body, exc)
+                metrics.MESSAGES_CONSUMED.labels(consumer=consumer, outcome="dead_lettered").inc()
+                return
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """A connection-level database error (server gone, refusing connections, connection cut),
+    as opposed to a statement the database refused."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, OperationalError):
+        text = str(exc.orig if getattr(exc, "orig", None) is not None else exc).lower()
+        return any(marker in text for marker in (
+            "connection", "server closed", "terminating", "not accepting", "could not connect",
+            "database is locked", "the database system is", "does not allow connections"))
+    return False
 
 
 def health_report(service_name: str, session_factory) -> dict:

@@ -27,6 +27,12 @@ class Settings(BaseSettings):
     # declare our durable queues (nameko RPC / event-handler queues, dead-letter queues, the
     # bridge's queues) as quorum queues: on for a RabbitMQ cluster (deploy/), off locally
     quorum_queues: bool = False
+    # a message whose consumer died before the ack (a crash, a kill) is delivered again; after
+    # this many deliveries it is parked in `<queue>.dlq` instead of killing the consumer forever
+    delivery_limit: int = 5
+    # an event handler whose database is unreachable waits up to this long (backing off) before
+    # it parks the message in its dead-letter queue
+    db_retry_seconds: float = 120.0
     # a nameko service applies its Alembic migrations when it starts; off where a Job migrates
     migrate_on_start: bool = True
     # Prometheus /metrics of this process on this port (0 = off; 9100 in containers)

@@ -61,10 +61,39 @@ def rabbit_vhost(prefix: str = "netsterk_test"):
         delete_vhost(name)
 
 
-def free_port() -> int:
+def _ephemeral_floor() -> int:
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as handle:
+            return int(handle.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def _bindable(port: int) -> bool:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port_range(count: int = 1) -> int:
+    """A base port with `count` free ports after it, chosen at random BELOW the kernel's ephemeral
+    range: a port from that range can be taken by any outgoing connection (a broker client, a
+    Temporal client) between the test picking it and the service binding it."""
+    import random
+
+    ceiling = min(_ephemeral_floor(), 65000) - count
+    for _ in range(200):
+        base = random.randrange(20000, max(ceiling, 20001))
+        if all(_bindable(port) for port in range(base, base + count)):
+            return base
+    raise RuntimeError(f"no {count} free ports in a row below the ephemeral range")
+
+
+def free_port() -> int:
+    return free_port_range(1)
 
 
 def wait_until(predicate, *, timeout: float = 30.0, interval: float = 0.2, what: str = "condition"):

@@ -6,8 +6,8 @@ set -euo pipefail
 
 apt_updated=0
 apt_install() {
-  if [ "$apt_updated" = 0 ]; then apt-get update -qq; apt_updated=1; fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  if [ "$apt_updated" = 0 ]; then apt-get -o DPkg::Lock::Timeout=900 update -qq; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -qq "$@" >/dev/null
 }
 answers() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 

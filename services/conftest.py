@@ -1,7 +1,11 @@
 # Service tests run nameko containers in-process: eventlet must patch before anything else loads.
 # This conftest is only collected by the services test run (`pytest services`), never together
 # with workflows/ (Temporal's asyncio worker breaks under eventlet).
-import eventlet
+# psycopg 3 must load before the patching, as in netsterk_ops/run_service.py (its module body
+# subclasses queue.Queue[T], which eventlet's green Queue does not support).
+import psycopg  # noqa: F401
+
+import eventlet  # noqa: E402
 
 eventlet.monkey_patch()
 

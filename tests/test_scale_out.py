@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 import threading
 import urllib.parse
 from collections import Counter, defaultdict
@@ -26,7 +25,7 @@ import requests
 
 from netsterk import amqp, metrics
 from netsterk.settings import SERVICES, Settings
-from netsterk.testing import RABBIT_API, create_postgres_database, free_port, rabbit_vhost, wait_until
+from netsterk.testing import RABBIT_API, create_postgres_database, free_port, free_port_range, rabbit_vhost, wait_until
 
 REPLICAS = 2
 BATCH = 20
@@ -34,22 +33,6 @@ COORDINATOR = ("coordinator", "netsterk-demo")
 LAST_NAMES = ["Aerts", "Baert", "Claes", "De Smet", "Dubois", "Goossens", "Hermans", "Jacobs",
               "Lambert", "Maes", "Martens", "Mertens", "Michiels", "Peeters", "Pauwels",
               "Segers", "Thys", "Vermeulen", "Willems", "Wouters"]
-
-
-def free_port_range(count: int) -> int:
-    """A base port with `count` free ports after it (the stack numbers metrics ports from it)."""
-    for _ in range(50):
-        base = free_port()
-        if base + count >= 65000:
-            continue
-        try:
-            for port in range(base, base + count):
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-    raise RuntimeError(f"no {count} free consecutive ports")
 
 
 def vhost_of(amqp_uri: str) -> str:

@@ -38,7 +38,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from netsterk.amqp import (
     DEAD_LETTER_EXCHANGE, connect, dead_letter_arguments, dead_letter_queue, error_payload,
-    event_exchange, event_queue_name, method_of, reply, rpc_server_queue,
+    event_exchange, event_queue_name, method_of, redelivery_verdict, reply, rpc_server_queue,
 )
 from netsterk.contracts import BRIDGE, FINAL_STATES, INTAKE, REFERRAL_SUBMITTED, workflow_id
 from netsterk.envelope import EnvelopeError, validate_envelope
@@ -266,6 +266,16 @@ class Bridge:
         return attempt
 
     def on_event(self, body, message) -> None:
+        if message.delivery_info.get("redelivered"):   # the bridge stopped before the ack
+            limit = get_settings().delivery_limit
+            verdict = redelivery_verdict(self.producer, message, EVENT_QUEUE, limit)
+            if verdict == "limit":
+                log.error("delivery limit reached; referral_submitted dead-lettered", limit=limit)
+                self._dead_letter(EVENT_QUEUE, body, f"delivery limit: the bridge stopped {limit} "
+                                  "times on this message before it could finish")
+            if verdict != "process":
+                message.ack()
+                return
         try:
             envelope = validate_envelope(body, expected_type=REFERRAL_SUBMITTED)
             referral = self.referral_input(envelope)

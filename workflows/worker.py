@@ -44,8 +44,19 @@ async def connect_client(address: str, namespace: str, *, attempts: int = 60) ->
     raise RuntimeError("unreachable")
 
 
+def precompile_workflows() -> None:
+    """Write the workflows' bytecode. The sandbox executes the workflow module afresh for every
+    workflow instance; without a .pyc (PYTHONDONTWRITEBYTECODE is set on some machines) that means
+    compiling ~1,200 lines per new referral (py-spy: a third of the worker's CPU in the benchmark)."""
+    import compileall
+    from pathlib import Path
+
+    compileall.compile_dir(Path(__file__).resolve().parent, quiet=2)
+
+
 async def main() -> None:
     configure_logging("workflow_worker")
+    precompile_workflows()
     metrics.serve("workflow_worker")  # /metrics on NETSTERK_METRICS_PORT (0: off)
     settings = get_settings()
     stop = asyncio.Event()

@@ -8,7 +8,7 @@ from __future__ import annotations
 from string import Formatter
 
 from netsterk.catalogue import CATALOGUE
-from netsterk.i18n import LANGUAGES
+from netsterk.i18n import LANGUAGES, t
 
 TEMPLATES = (
     "partner_engagement", "partner_reminder", "reporter_received", "reporter_closed",
@@ -36,7 +36,7 @@ def _key(template: str, part: str) -> str:
 
 
 def _text(template: str, part: str, lang: str) -> str:
-    return CATALOGUE[_key(template, part)][lang]
+    return t(_key(template, part), lang)
 
 
 def placeholders(template: str, lang: str = "nl") -> set[str]:
@@ -54,7 +54,7 @@ def _display(key: str, value, lang: str) -> str:
     text = str(value)
     label_key = LABELLED[key].format(text) if key in LABELLED else None
     if label_key in CATALOGUE:
-        return CATALOGUE[label_key][lang]
+        return t(label_key, lang)
     return text
 
 
@@ -71,7 +71,7 @@ def render(template: str, lang: str, context: dict) -> tuple[str, str]:
     if missing:
         raise MissingContext(f"template {template} needs context {', '.join(missing)}")
     values = {key: _display(key, context[key], lang) for key in needed}
-    values = {key: value if value.strip() else CATALOGUE["notifications.not_given"][lang]
+    values = {key: value if value.strip() else t("notifications.not_given", lang)
               for key, value in values.items()}
     subject_values = {key: " ".join(value.split()) for key, value in values.items()}
     subject = _text(template, "subject", lang).format(**subject_values)

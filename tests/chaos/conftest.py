@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from netsterk.settings import Settings
-from netsterk.testing import free_port, rabbit_vhost
+from netsterk.testing import create_postgres_database, free_port, rabbit_vhost
 
 RESULTS: list[dict] = []
 COLUMNS = ("fault", "submitted", "complete", "duplicates", "lost")
@@ -19,8 +19,12 @@ def chaos_stack(tmp_path_factory):
     from netsterk_ops.stack import Stack
 
     var_dir = tmp_path_factory.mktemp("var-chaos")
+    # reporting runs on PostgreSQL (the others on SQLite): the database-outage fault needs a
+    # server that can refuse connections
+    reporting_url, drop_reporting = create_postgres_database()
     with rabbit_vhost("netsterk_chaos") as amqp_uri:
         env = {
+            "NETSTERK_REPORTING_DATABASE_URL": reporting_url,
             "NETSTERK_VAR_DIR": str(var_dir),
             "NETSTERK_AMQP_URI": amqp_uri,
             "NETSTERK_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
@@ -47,6 +51,7 @@ def chaos_stack(tmp_path_factory):
             raise
         finally:
             stack.stop()
+            drop_reporting()
 
 
 def format_table(rows: list[dict]) -> str:

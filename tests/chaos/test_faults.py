@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import subprocess
 import smtplib
 import sqlite3
 import time
@@ -40,7 +41,13 @@ SETTLE_SECONDS = 150
 # --- looking at every service -------------------------------------------------------------------
 
 def rows(settings, service: str, sql: str, params=()) -> list[tuple]:
-    """Read a service's SQLite database (read-only, beside the running service)."""
+    """Read a service's database (SQLite read-only beside the running service, or PostgreSQL)."""
+    url = settings.database_url(service)
+    if url.startswith("postgresql"):
+        import psycopg
+
+        with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as connection:
+            return connection.execute(sql.replace("?", "%s"), params).fetchall()
     path = settings.var_dir / f"{service}.db"
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30) as connection:
         return connection.execute(sql, params).fetchall()
@@ -198,6 +205,28 @@ def test_broker_connections_closed_every_process_reconnects(stack):
     settle(settings, "broker connections closed (for a broker restart)", referrals, before)
 
 
+def rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True, timeout=120)
+
+
+def test_rabbitmq_restarted(stack):
+    """The broker itself stops (its application, as in a restart: connections gone, durable
+    queues and persistent messages kept on disk) while referrals are submitted, then starts
+    again: intake keeps them in its outbox, every process reconnects, nothing is lost or doubled.
+    It is the machine's one broker: the other test stacks are not running while the faults run."""
+    settings, stack = stack
+    before = totals(settings)
+    referrals = submit(settings, 2)
+    rabbitmqctl("stop_app")
+    try:
+        referrals |= submit(settings, 2)      # stored with their outbox rows; published later
+        time.sleep(3)
+    finally:
+        rabbitmqctl("start_app")
+        rabbitmqctl("await_startup")
+    settle(settings, "RabbitMQ stopped and started", referrals, before)
+
+
 def test_temporal_server_restarted(stack):
     settings, stack = stack
     before = totals(settings)
@@ -241,6 +270,38 @@ def test_a_poison_message_is_parked_and_the_rest_flows(stack):
     assert any("undecodable" in (r or "") for r in reasons), reasons
 
 
+def set_connections_allowed(url: str, allowed: bool) -> None:
+    """ALLOW_CONNECTIONS on the service's PostgreSQL database; refusing also cuts the sessions."""
+    import psycopg
+
+    from netsterk.testing import TEST_PG
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(f"postgresql://{TEST_PG}/postgres", autocommit=True) as connection:
+        connection.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(allowed).lower()}')
+        if not allowed:
+            connection.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                               "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
+
+
+def test_a_database_unavailable_for_a_while(stack):
+    """reporting's PostgreSQL refuses every connection (and its open sessions are cut) for 10 s
+    while events arrive: its handlers wait and retry, apply them once it is back; nothing parked."""
+    settings, stack = stack
+    url = settings.database_url("reporting")
+    assert url.startswith("postgresql"), url
+    before = totals(settings)
+    parked_before = parked(settings)
+    set_connections_allowed(url, False)
+    try:
+        referrals = submit(settings, 3)
+        time.sleep(10)
+    finally:
+        set_connections_allowed(url, True)
+    settle(settings, "reporting's PostgreSQL refusing connections 10 s", referrals, before)
+    assert parked(settings) == parked_before
+
+
 def test_a_database_locked_for_a_while(stack):
     """SQLite databases of two consumers held under an exclusive lock while events arrive: the
     handlers wait (busy timeout) and apply them when the lock goes; nothing is dead-lettered."""
@@ -248,7 +309,7 @@ def test_a_database_locked_for_a_while(stack):
     before = totals(settings)
     parked_before = parked(settings)
     locks = []
-    for service in ("reporting", "portal"):
+    for service in ("portal", "notifications"):
         connection = sqlite3.connect(settings.var_dir / f"{service}.db", timeout=30, isolation_level=None)
         connection.execute("BEGIN EXCLUSIVE")
         locks.append(connection)
@@ -259,7 +320,7 @@ def test_a_database_locked_for_a_while(stack):
         for connection in locks:
             connection.execute("COMMIT")
             connection.close()
-    settle(settings, "reporting+portal SQLite locked 8 s", referrals, before)
+    settle(settings, "portal+notifications SQLite locked 8 s", referrals, before)
     assert parked(settings) == parked_before
 
 

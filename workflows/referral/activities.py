@@ -16,7 +16,7 @@ from datetime import datetime
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from netsterk.amqp import RemoteError, connect, publish_event, rpc_call
+from netsterk.amqp import RemoteError, ThreadConnections
 from netsterk.contracts import MATCHING, NOTIFICATIONS, REFERRAL_STATE_CHANGED, WORKFLOW
 from netsterk.envelope import make_envelope
 from netsterk.logging import get_logger, log_context
@@ -40,6 +40,10 @@ class ReferralActivities:
         self.portal_url = (portal_url or settings.portal_url).rstrip("/")
         self.coordinator_email = coordinator_email or settings.coordinator_email
         self.rpc_timeout = rpc_timeout or settings.rpc_timeout
+        self.broker = ThreadConnections(self.amqp_uri, caller="workflow-activities")
+
+    def rpc_call(self, service: str, method: str, *args, **kwargs):
+        return self.broker.call(service, method, *args, timeout=self.rpc_timeout, **kwargs)
 
     def all(self) -> list:
         return [self.rank_offers, self.send_email, self.publish_state_change,
@@ -52,8 +56,8 @@ class ReferralActivities:
         An offer the directory does not know (a direct engagement) has no capacity to take."""
         with log_context(network=request.get("network")):
             try:
-                result = rpc_call(self.amqp_uri, MATCHING, "reserve_place", request["network"],
-                                  request["offer_id"], request["referral_id"], timeout=self.rpc_timeout)
+                result = self.rpc_call(MATCHING, "reserve_place", request["network"],
+                                       request["offer_id"], request["referral_id"])
             except RemoteError as exc:
                 if exc.exc_type == "NoFreePlace":
                     return {"reserved": False, "reason": exc.value}
@@ -65,8 +69,7 @@ class ReferralActivities:
     @activity.defn(name="rank_offers")
     def rank_offers(self, request: dict) -> list[dict]:
         with log_context(network=request.get("network")):
-            candidates = rpc_call(self.amqp_uri, MATCHING, "rank_offers", request,
-                                  timeout=self.rpc_timeout)
+            candidates = self.rpc_call(MATCHING, "rank_offers", request)
             if not isinstance(candidates, list):
                 raise ApplicationError("matching.rank_offers did not return a list",
                                        type="BadReply", non_retryable=True)
@@ -78,8 +81,7 @@ class ReferralActivities:
         """Names and contact of an offer (a direct engagement names only ids): from
         `matching.list_offers`; None when the directory does not know it."""
         with log_context(network=request.get("network")):
-            offers = rpc_call(self.amqp_uri, MATCHING, "list_offers", request["network"],
-                              timeout=self.rpc_timeout) or []
+            offers = self.rpc_call(MATCHING, "list_offers", request["network"]) or []
             wanted = [o for o in offers if o.get("offer_id") == request.get("offer_id")] or \
                      [o for o in offers if o.get("organisation_id") == request.get("organisation_id")]
             if not wanted:
@@ -104,8 +106,7 @@ class ReferralActivities:
         with log_context(network=request.network, referral_ref=request.referral_ref,
                          correlation_id=request.correlation_id):
             try:
-                result = rpc_call(self.amqp_uri, NOTIFICATIONS, "send_email", body,
-                                  timeout=self.rpc_timeout)
+                result = self.rpc_call(NOTIFICATIONS, "send_email", body)
             except RemoteError as exc:
                 if exc.exc_type in REFUSED_REQUEST_TYPES:
                     log.warning("e-mail refused", purpose=request.purpose, template=request.template,
@@ -125,8 +126,7 @@ class ReferralActivities:
             message_id=change.message_id, occurred_at=datetime.fromisoformat(change.occurred_at))
         with log_context(network=change.network, referral_ref=change.referral_ref,
                          correlation_id=change.correlation_id):
-            with connect(self.amqp_uri) as connection:
-                publish_event(connection, WORKFLOW, REFERRAL_STATE_CHANGED, envelope)
+            self.broker.publish(WORKFLOW, REFERRAL_STATE_CHANGED, envelope)
             log.info("state change published", message_id=change.message_id,
                      from_state=change.payload.get("from_state"), to_state=change.payload.get("to_state"))
         return change.message_id
@@ -139,8 +139,7 @@ class ReferralActivities:
             message_id=event.message_id, occurred_at=datetime.fromisoformat(event.occurred_at))
         with log_context(network=event.network, referral_ref=event.referral_ref,
                          correlation_id=event.correlation_id):
-            with connect(self.amqp_uri) as connection:
-                publish_event(connection, WORKFLOW, event.event_type, envelope)
+            self.broker.publish(WORKFLOW, event.event_type, envelope)
             log.info("workflow event published", event_type=event.event_type,
                      message_id=event.message_id)
         return event.message_id
