@@ -179,3 +179,15 @@ def audit_log(session: Session, actor: dict, *, limit: int = 200, before: int | 
         raise NotAllowed("not found")
     return {"entries": audit.listing(session, AUDIT, network=actor["network"], limit=limit, before=before),
             "chain": audit.verify(session, AUDIT)}
+
+
+def apply_access_event(session: Session, envelope: dict) -> None:
+    """`portal.personal_data_accessed`: a read or change of a referral's workflow record in the
+    portal, appended to this network's audit chain (consumed once, by message id)."""
+    payload = envelope["payload"]
+    actor = audit.actor_of(payload.get("actor"))
+    if not actor["network"] or payload.get("action") not in audit.ACTIONS:
+        raise ValueError("personal_data_accessed needs the actor's network and a known action")
+    log(session, actor, payload["action"], record_type=str(payload.get("record_type") or "record")[:32],
+        record_id=payload.get("record_id"), record_ref=payload.get("ref"),
+        fields=list(payload.get("fields") or []), purpose=payload.get("purpose") or payload["action"])

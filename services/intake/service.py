@@ -349,6 +349,11 @@ class IntakeService:
         consume_once(self, consumer="intake.on_state_changed", body=body,
                      apply=domain.apply_state_change, processed_model=ProcessedMessage)
 
+    @event_handler(contracts.PORTAL, contracts.PERSONAL_DATA_ACCESSED)
+    def on_personal_data_accessed(self, body):
+        consume_once(self, consumer="intake.on_personal_data_accessed", body=body,
+                     apply=privacy.apply_access_event, processed_model=ProcessedMessage)
+
     @event_handler(contracts.WORKFLOW, contracts.REFERRAL_ANONYMISE)
     def on_referral_anonymise(self, body):
         consume_once(self, consumer="intake.on_referral_anonymise", body=body,

@@ -14,6 +14,7 @@ import eventlet
 from nameko.exceptions import RemoteError, UnknownService
 from werkzeug.wrappers import Response
 
+from netsterk.contracts import PERSONAL_DATA_ACCESSED, PORTAL
 from netsterk.i18n import both
 from netsterk.logging import get_logger, log_context
 from netsterk.nameko_support import html_response
@@ -51,6 +52,32 @@ def _intake(service, method: str, *args, **kwargs):
             raise Refused(404, both("privacy.not_found")) from exc
         raise
     except (UnknownService, eventlet.Timeout) as exc:
+        raise Refused(503, both("portal.error.unavailable")) from exc
+
+
+# the parts of the workflow's record (bridge snapshot) that hold personal data or free text
+SNAPSHOT_FIELDS = ("history.reason", "log.details", "feedback", "questions", "closure", "school_efforts")
+
+
+def audit_access(service, user, request, snapshot: dict, *, action: str = "read",
+                 purpose: str = "referral page", fields=SNAPSHOT_FIELDS) -> None:
+    """A coordinator's read (or change) of a referral's workflow record, for the network's audit
+    chain in intake: published as `portal.personal_data_accessed` (references and field names
+    only) with publisher confirms before the page is answered; intake appends it (once, by message
+    id). When the broker cannot take it, the page is not shown."""
+    from netsterk import amqp
+    from netsterk.envelope import make_envelope
+
+    actor = _actor(user, request, purpose)
+    envelope = make_envelope(PERSONAL_DATA_ACCESSED, {
+        "actor": actor, "action": action, "record_type": "workflow_record",
+        "record_id": snapshot.get("referral_id"), "ref": snapshot.get("ref"), "fields": list(fields),
+        "purpose": purpose}, network=user.network, referral_ref=snapshot.get("ref"))
+    try:
+        with amqp.connect(service.config["AMQP_URI"]) as connection:
+            amqp.publish_event(connection, PORTAL, PERSONAL_DATA_ACCESSED, envelope)
+    except Exception as exc:
+        log.warning("audit_publish_failed", error=type(exc).__name__)
         raise Refused(503, both("portal.error.unavailable")) from exc
 
 

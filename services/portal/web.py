@@ -246,6 +246,7 @@ def inbox(service, request) -> Response:
 def referral_detail(service, request, referral_id: str) -> Response:
     user = require_coordinator(session_user(service, request))
     snapshot = network_snapshot(service, user, referral_id)
+    privacy_pages.audit_access(service, user, request, snapshot)          # issue 10: audited read
     with log_context(network=user.network, referral_ref=snapshot.get("ref")):
         log.info("referral_viewed")
     return html_response(pages.detail_page(user, snapshot))
@@ -276,6 +277,8 @@ def referral_action(service, request, referral_id: str, action: str) -> Response
         with log_context(network=user.network, referral_ref=snapshot.get("ref")):
             call_bridge(service, "act", referral_id, action, args, command)
             log.info("action_done", action=action)
+        privacy_pages.audit_access(service, user, request, snapshot, action="update",  # issue 10
+                                   purpose=f"action {action}", fields=[action])
     except schemas.ActionError as error:
         return html_response(pages.detail_page(user, snapshot, error=error.message, values=values), status=422)
     except Refused as refused:
@@ -418,7 +421,9 @@ def api_tasks(service, request) -> Response:
 @api
 def api_referral(service, request, referral_id: str) -> Response:
     user = require_coordinator(api_user(service, request))
-    return json_response(network_snapshot(service, user, referral_id))
+    snapshot = network_snapshot(service, user, referral_id)
+    privacy_pages.audit_access(service, user, request, snapshot, purpose="referral API")  # issue 10
+    return json_response(snapshot)
 
 
 @api
@@ -442,4 +447,10 @@ def api_action(service, request, referral_id: str, action: str) -> Response:
     with log_context(network=user.network, referral_ref=snapshot.get("ref")):
         result = call_bridge(service, "act", referral_id, action, args, command)
         log.info("action_done", action=action, via="api")
+    privacy_pages.audit_access(service, user, request, snapshot, action="update",  # issue 10
+                               purpose=f"action {action} (API)", fields=[action])
     return json_response({"result": result})
+
+
+# issue 10: the audit of reads and changes (at the end: privacy_pages uses this module's helpers)
+from services.portal import privacy_pages  # noqa: E402
