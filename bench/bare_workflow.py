@@ -19,3 +19,24 @@ class BareWorkflow:
         for step in range(activities):
             await workflow.execute_activity("bench_noop", step, start_to_close_timeout=timedelta(seconds=60))
         return activities
+
+
+@activity.defn(name="bench_whoami")
+def whoami(step: int) -> int:
+    """The process that ran the activity: shows which worker took the task."""
+    import os
+
+    return os.getpid()
+
+
+@workflow.defn(name="BenchSharedWorkflow")
+class SharedWorkflow:
+    """N activities in a row, returning the worker process of each (scale-out benchmark)."""
+
+    @workflow.run
+    async def run(self, activities: int) -> list[int]:
+        pids = []
+        for step in range(activities):
+            pids.append(await workflow.execute_activity(
+                "bench_whoami", step, start_to_close_timeout=timedelta(seconds=60)))
+        return pids

@@ -3,12 +3,13 @@ triage and the choice of a partner to `awaiting_partner` on the real stack, per 
 bare workflow with the same number of activities (no-op, sync, sandboxed like ours) on the same
 Temporal dev server in the same run. Never asserts on time.
 
-    .venv/bin/python -m bench.bench_workflows [--m 100] [--drivers 4]
+    .venv/bin/python -m bench.bench_workflows [--m 100] [--drivers 16]
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +20,7 @@ from bench.bare_workflow import BareWorkflow, noop
 
 COORDINATOR = ("coordinator", "netsterk-demo")
 BARE_QUEUE = "bench-bare"
+POLL = float(os.environ.get("BENCH_POLL", "0.2"))   # seconds between a driver's state reads
 
 
 def drive_referrals(settings, m: int, drivers: int) -> tuple[float, list[str]]:
@@ -41,7 +43,7 @@ def drive_referrals(settings, m: int, drivers: int) -> tuple[float, list[str]]:
             response = session().get(f"{settings.portal_url}/api/v1/referrals/{referral_id}", timeout=60)
             if response.ok and response.json().get("state") == wanted:
                 return response.json()
-            time.sleep(0.2)
+            time.sleep(POLL)
         raise TimeoutError(f"{referral_id} not in {wanted}")
 
     def act(referral_id: str, action: str, **args) -> None:
@@ -94,7 +96,7 @@ async def bare(settings, m: int, activities: int) -> float:
             return time.perf_counter() - start
 
 
-def run(m: int = 100, drivers: int = 4) -> list[dict]:
+def run(m: int = 100, drivers: int = 16) -> list[dict]:
     from bench.bench_e2e import bench_stack
     from netsterk import amqp
     from netsterk_ops import demo
@@ -124,7 +126,7 @@ def main() -> None:
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--m", type=int, default=100)
-    parser.add_argument("--drivers", type=int, default=4)
+    parser.add_argument("--drivers", type=int, default=16)
     args = parser.parse_args()
     for row in run(args.m, args.drivers):
         print(row)

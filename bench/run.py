@@ -3,7 +3,8 @@
 run, or the issue's aim; null when the figure stands alone); the run's time and host are printed.
 
     .venv/bin/python -m bench.run [--e2e-n 1000] [--e2e-clients 1] [--messages-n 2000]
-        [--workflows-m 100] [--gateway-n 1000] [--only messages,e2e,workflows,gateway]
+        [--workflows-m 100] [--gateway-n 1000]
+        [--scale-events 2000] [--scale-workflows 200] [--only messages,e2e,workflows,gateway,scaleout]
 """
 from __future__ import annotations
 
@@ -39,7 +40,9 @@ def main(argv=None) -> int:
     parser.add_argument("--messages-n", type=int, default=2000)
     parser.add_argument("--workflows-m", type=int, default=100)
     parser.add_argument("--gateway-n", type=int, default=1000)
-    parser.add_argument("--only", default="messages,e2e,workflows,gateway")
+    parser.add_argument("--scale-events", type=int, default=2000)
+    parser.add_argument("--scale-workflows", type=int, default=200)
+    parser.add_argument("--only", default="messages,e2e,workflows,gateway,scaleout")
     args = parser.parse_args(argv)
     chosen = args.only.split(",")
     rows: list[dict] = []
@@ -56,6 +59,9 @@ def main(argv=None) -> int:
     if "gateway" in chosen:
         from bench import bench_gateway
         rows += bench_gateway.run(args.gateway_n)
+    if "scaleout" in chosen:
+        from bench import bench_scaleout
+        rows += bench_scaleout.run(args.scale_events, args.scale_workflows)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(rows, indent=2) + "\n")
     print(table(rows))

@@ -58,6 +58,19 @@ def event_queue_name(source: str, event_type: str, consumer: str, method: str) -
     return f"evt-{source}-{event_type}--{consumer}.{method}"
 
 
+def management_api(amqp_uri: str) -> tuple[str, tuple[str, str], str]:
+    """(base URL, auth, vhost) of the management API of the broker behind `amqp_uri`:
+    NETSTERK_RABBIT_API, else port 15672 of the broker's host; the broker's credentials."""
+    import os
+    import urllib.parse
+
+    parsed = urllib.parse.urlparse(amqp_uri.replace("pyamqp://", "amqp://"))
+    vhost = urllib.parse.unquote(parsed.path[1:]) if len(parsed.path) > 1 else "/"
+    base = os.environ.get("NETSTERK_RABBIT_API") or f"http://{parsed.hostname or '127.0.0.1'}:15672"
+    auth = (urllib.parse.unquote(parsed.username or "guest"), urllib.parse.unquote(parsed.password or "guest"))
+    return base.rstrip("/"), auth, vhost
+
+
 def connect(uri: str) -> Connection:
     return Connection(uri, transport_options={"confirm_publish": True}, heartbeat=0)
 

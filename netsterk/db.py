@@ -29,6 +29,10 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
+            # WAL with synchronous=NORMAL: a commit survives any crash of the process (the
+            # failures the outbox and the consumers are built for) without an fsync per commit;
+            # a power cut may lose the last commits. FULL where that matters (or PostgreSQL).
+            cursor.execute(f"PRAGMA synchronous={get_settings().sqlite_synchronous}")
             cursor.close()
         return engine
     return create_engine(url, pool_pre_ping=True)
@@ -169,6 +173,17 @@ def claim_message(session: Session, processed_model, message_id: str, consumer: 
     """Record that `consumer` handles `message_id` in the current transaction.
 
     Returns False when it was handled before (the caller then skips its effect)."""
+    dialect = session.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):   # one statement: insert unless it is there
+        if dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert
+        table = processed_model.__table__
+        inserted = session.execute(insert(table).values(
+            message_id=message_id, consumer=consumer, processed_at=utcnow())
+            .on_conflict_do_nothing().returning(table.c.message_id)).first()
+        return inserted is not None   # (rowcount is -1 here with psycopg 3)
     if session.get(processed_model, (message_id, consumer)) is not None:
         return False
     try:

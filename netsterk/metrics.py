@@ -45,6 +45,8 @@ MAILS = Counter("netsterk_mails_total", "E-mail delivery attempts: sent, retry o
 WORKFLOW_STARTS = Counter("netsterk_workflow_starts_total",
                           "Referral workflows started by the bridge (started or duplicate)",
                           ["outcome"])
+EVENT_SECONDS = Histogram("netsterk_event_handler_seconds", "Duration of event handlers",
+                          ["service", "event_type"])
 WORKFLOW_UPDATES = Counter("netsterk_workflow_updates_total",
                            "Coordinator / partner actions sent to workflows (bridge act RPC)",
                            ["outcome"])
@@ -59,6 +61,52 @@ _LOG_EVENTS = {
 }
 _MAIL_OUTCOMES = {"pending": "retry", "failed": "failed"}
 
+class QueueCollector:
+    """`netsterk_queue_messages{queue}` (ready + unacknowledged) and `netsterk_queue_consumers{queue}`
+    of every queue of this installation's vhost, asked of RabbitMQ's management API at scrape
+    time (`netsterk_queue_scrape_ok` 0 when it does not answer). Registered by the bridge, the
+    one process that is always there and is not a nameko service."""
+
+    def __init__(self, amqp_uri: str, *, timeout: float = 5.0):
+        from urllib.parse import quote
+
+        from netsterk.amqp import management_api
+
+        base, self.auth, vhost = management_api(amqp_uri)
+        self.url = f"{base}/api/queues/{quote(vhost, safe='')}"
+        self.timeout = timeout
+
+    def collect(self):
+        import requests
+        from prometheus_client.core import GaugeMetricFamily
+
+        depth = GaugeMetricFamily("netsterk_queue_messages", "Messages in a queue (ready + unacked)",
+                                  labels=["queue"])
+        consumers = GaugeMetricFamily("netsterk_queue_consumers", "Consumers of a queue", labels=["queue"])
+        ok = GaugeMetricFamily("netsterk_queue_scrape_ok", "1 when RabbitMQ's queue list was read")
+        try:
+            response = requests.get(self.url, auth=self.auth, timeout=self.timeout)
+            response.raise_for_status()
+            for queue in response.json():
+                if queue["name"].startswith("rpc.reply-"):   # a client's own reply queue
+                    continue
+                depth.add_metric([queue["name"]], queue.get("messages", 0) or 0)
+                consumers.add_metric([queue["name"]], queue.get("consumers", 0) or 0)
+            ok.add_metric([], 1)
+        except Exception:  # the management API is away: say so, do not fail the scrape
+            ok.add_metric([], 0)
+        yield from (depth, consumers, ok)
+
+
+def register_collector(collector) -> None:
+    """Add a collector (an object with `collect()`) to this process's /metrics, once."""
+    with _lock:
+        if id(collector) not in _collectors:
+            REGISTRY.register(collector)
+            _collectors.add(id(collector))
+
+
+_collectors: set[int] = set()
 _started: dict[str, int] = {}
 _lock = threading.Lock()
 

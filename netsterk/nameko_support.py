@@ -145,6 +145,7 @@ class EntrypointMetrics(DependencyProvider):
         elif isinstance(entrypoint, EventHandler):
             metrics.EVENTS_HANDLED.labels(service=service, source=entrypoint.source_service,
                                           event_type=entrypoint.event_type, outcome=outcome).inc()
+            metrics.EVENT_SECONDS.labels(service=service, event_type=entrypoint.event_type).observe(seconds)
         elif isinstance(entrypoint, Timer):
             metrics.TIMER_RUNS.labels(service=service, timer=entrypoint.method_name,
                                       outcome=outcome).inc()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +31,9 @@ class Settings(BaseSettings):
     # a message whose consumer died before the ack (a crash, a kill) is delivered again; after
     # this many deliveries it is parked in `<queue>.dlq` instead of killing the consumer forever
     delivery_limit: int = 5
+    # SQLite (the embedded default): NORMAL (no fsync per commit; safe against process crashes,
+    # a power cut may lose the last commits) or FULL (an fsync per commit)
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
     # an event handler whose database is unreachable waits up to this long (backing off) before
     # it parks the message in its dead-letter queue
     db_retry_seconds: float = 120.0

@@ -19,7 +19,6 @@ Listing needs the RabbitMQ management API (queues cannot be listed over AMQP):
 from __future__ import annotations
 
 import json
-import os
 import socket
 import urllib.parse
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ import kombu
 import requests
 
 from netsterk import amqp
+from netsterk.amqp import management_api
 
 SUFFIX = ".dlq"
 
@@ -51,20 +51,6 @@ class Parked:
 
 class DlqError(Exception):
     """A dead-letter operation that cannot be done (unknown queue, no original queue)."""
-
-
-def _parts(amqp_uri: str):
-    parsed = urllib.parse.urlparse(amqp_uri.replace("pyamqp://", "amqp://"))
-    vhost = urllib.parse.unquote(parsed.path[1:]) if len(parsed.path) > 1 else "/"
-    return parsed, vhost
-
-
-def management_api(amqp_uri: str) -> tuple[str, tuple[str, str], str]:
-    """(base URL, auth, vhost) of the management API of the broker behind `amqp_uri`."""
-    parsed, vhost = _parts(amqp_uri)
-    base = os.environ.get("NETSTERK_RABBIT_API") or f"http://{parsed.hostname or '127.0.0.1'}:15672"
-    auth = (urllib.parse.unquote(parsed.username or "guest"), urllib.parse.unquote(parsed.password or "guest"))
-    return base.rstrip("/"), auth, vhost
 
 
 def queues(amqp_uri: str) -> list[dict]:

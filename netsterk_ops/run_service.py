@@ -92,6 +92,17 @@ def migrate(name: str, log, attempts: int = 5) -> None:
             time.sleep(attempt)
 
 
+def register_gauges(name: str) -> None:
+    """A service may keep gauges read at scrape time in services/<name>/gauges.py (`collector()`)."""
+    try:
+        module = importlib.import_module(f"services.{name}.gauges")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"services.{name}.gauges":
+            raise
+        return
+    metrics.register_collector(module.collector())
+
+
 def main(argv=None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1 or argv[0] not in SERVICES:
@@ -104,7 +115,8 @@ def main(argv=None) -> None:
         migrate(name, log)
     else:
         wait_for_schema(name, log)
-    metrics.serve(name)
+    if metrics.serve(name):
+        register_gauges(name)
     runner = ServiceRunner(settings.nameko_config(name))
     runner.add_service(instrumented(service_class(name)))
 

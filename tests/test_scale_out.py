@@ -273,6 +273,17 @@ def drive_batch_and_check(settings, stack) -> None:
                                  "matching rank_offers": ranked, "notifications send_email": sent,
                                  "mails sent": mailed, "reporting submitted applied": received,
                                  "bridge workflow starts": starts, "bridge workflow updates": updates})
+    # gauges read at scrape time: referrals per state and overdue (portal), queue depths (bridge)
+    open_in_progress = per_replica("portal", "netsterk_referrals_open", network="mechelen",
+                                   state="in_progress")
+    assert all(n >= BATCH for n in open_in_progress), open_in_progress
+    assert any(s == "netsterk_tasks_overdue" and labels.get("network") == "mechelen"
+               for s, labels, _ in scraped["portal.1"])
+    assert per_replica("bridge", "netsterk_queue_scrape_ok") == [1.0] * REPLICAS
+    consumers = per_replica("bridge", "netsterk_queue_consumers", queue="rpc-intake")
+    assert consumers == [float(REPLICAS)] * REPLICAS, consumers
+    latency = per_replica("reporting", "netsterk_event_handler_seconds_count", event_type="referral_submitted")
+    assert sum(latency) == BATCH, latency
     activity_work = [by_process[f"worker.{i}"]["published"] + by_process[f"worker.{i}"]["rpc_client"]
                      for i in range(1, REPLICAS + 1)]
     assert all(activity_work), activity_work

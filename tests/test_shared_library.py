@@ -94,3 +94,78 @@ def test_status_exits_non_zero_when_parts_are_down(tmp_path):
     assert result.returncode == 1
     assert "rabbitmq" in result.stdout and "DOWN" in result.stdout
     assert "temporal" in result.stdout and "down:" in result.stderr
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_claim_message_is_true_once_per_message_and_consumer(backend, tmp_path):
+    """The idempotency claim on both databases: True the first time, False after (a -1 rowcount
+    from the driver once made every claim look like a duplicate on PostgreSQL)."""
+    from sqlalchemy.orm import DeclarativeBase, sessionmaker
+
+    from netsterk.db import ProcessedMessageMixin, claim_message, make_engine
+    from netsterk.testing import postgres_database
+
+    class Base(DeclarativeBase):
+        pass
+
+    class Processed(ProcessedMessageMixin, Base):
+        pass
+
+    def check(url):
+        engine = make_engine(url)
+        Base.metadata.create_all(engine)
+        factory = sessionmaker(engine)
+        with factory.begin() as session:
+            assert claim_message(session, Processed, "m-1", "svc.handler") is True
+            assert claim_message(session, Processed, "m-1", "svc.handler") is False
+            assert claim_message(session, Processed, "m-1", "svc.other") is True
+        with factory.begin() as session:
+            assert claim_message(session, Processed, "m-1", "svc.handler") is False
+            assert claim_message(session, Processed, "m-2", "svc.handler") is True
+        engine.dispose()
+
+    if backend == "sqlite":
+        check(f"sqlite:///{tmp_path / 'claims.db'}")
+    else:
+        with postgres_database() as url:
+            check(url)
+
+
+def test_queue_collector_reads_depths_and_consumers_of_the_vhost(monkeypatch):
+    """Queue depths for /metrics from the real broker's management API; a reply queue of a
+    client is left out (its name carries a uuid); an unreachable API gives scrape_ok 0."""
+    import time as _time
+
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from netsterk import metrics
+
+    def scrape(uri):
+        registry = CollectorRegistry()
+        registry.register(metrics.QueueCollector(uri))
+        return metrics.parse(generate_latest(registry).decode())
+
+    with rabbit_vhost("netsterk_queue_metrics") as uri, amqp.connect(uri) as connection:
+        channel = connection.channel()
+        queue = kombu.Queue("evt-test-depth", durable=True)(channel)
+        queue.declare()
+        producer = kombu.Producer(channel)
+        for i in range(3):
+            producer.publish({"i": i}, routing_key="evt-test-depth", serializer="json", delivery_mode=2)
+        client = amqp.RpcClient(connection, caller="depthtest")     # a reply queue: not reported
+        try:
+            deadline = _time.monotonic() + 30   # the management API's figures lag a few seconds
+            while True:
+                samples = scrape(uri)
+                depth = [v for n, labels, v in samples
+                         if n == "netsterk_queue_messages" and labels["queue"] == "evt-test-depth"]
+                if depth == [3.0] or _time.monotonic() > deadline:
+                    break
+                _time.sleep(1)
+            assert depth == [3.0], samples
+            assert ("netsterk_queue_scrape_ok", {}, 1.0) in samples
+            assert not any(labels.get("queue", "").startswith("rpc.reply-") for _, labels, _ in samples)
+        finally:
+            client.close()
+        monkeypatch.setenv("NETSTERK_RABBIT_API", f"http://127.0.0.1:{free_port()}")
+        assert ("netsterk_queue_scrape_ok", {}, 0.0) in scrape(uri)

@@ -58,6 +58,7 @@ RETRY_EXCHANGE = Exchange(f"{BRIDGE}.retry", type="fanout", durable=True)
 RETRY_QUEUE = f"{BRIDGE}.retry"
 RETRY_DELAY_MS = 2000
 RPC_ATTEMPTS = 5
+RPC_PREFETCH = 64   # RPC calls (and referral starts) taken from the broker at once
 ATTEMPT_HEADER = "x-bridge-attempt"
 METHOD_HEADER = "x-bridge-method"
 COMMAND_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
@@ -119,6 +120,8 @@ class Bridge:
         self.config = config or WorkflowConfig()
         self.ready = threading.Event()
         self.producer: kombu.Producer | None = None
+        # RPC calls running on the loop: (future, started, message, producer, method)
+        self.pending: list = []
 
     # ------------------------------------------------------------ Temporal side (asyncio)
 
@@ -308,8 +311,10 @@ class Bridge:
         message.ack()
 
     def on_rpc(self, body, message, producer) -> None:
+        """Check the call here (kombu's thread) and hand it to the asyncio loop without waiting:
+        many calls run against Temporal at once (an `act` waits for the workflow to apply the
+        update). `complete_rpcs`, called from the same thread, answers and acks each one."""
         method = (message.headers or {}).get(METHOD_HEADER) or method_of(message)
-        result, error = None, None
         try:
             if not isinstance(body, dict):
                 raise IncorrectSignature("an RPC body must be an object with args and kwargs")
@@ -322,21 +327,42 @@ class Bridge:
                 inspect.signature(target).bind(*args, **kwargs)
             except TypeError as exc:
                 raise IncorrectSignature(f"{method}: {exc}") from None
-            try:
-                result = self._run(target(*args, **kwargs))
-            except Exception as exc:
-                if not is_transient(exc):
-                    raise
-                if int((message.headers or {}).get(ATTEMPT_HEADER, 0)) + 1 < RPC_ATTEMPTS:
-                    attempt = self._retry_later(message, rpc_server_queue(BRIDGE).name,
-                                                {METHOD_HEADER: method})
-                    log.warning("temporal unavailable; rpc retried later", method=method,
-                                attempt=attempt, error=str(exc) or type(exc).__name__)
-                    message.ack()
-                    return
-                raise TemporalUnavailable("Temporal did not answer; nothing was applied, "
-                                          "try again later") from exc
+            coro = target(*args, **kwargs)
         except Exception as exc:
+            self._answer(message, producer, method, None, exc)
+            return
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        self.pending.append((future, time.monotonic(), message, producer, method))
+
+    def complete_rpcs(self) -> None:
+        """Answer the calls that finished (or ran out of time), in kombu's thread."""
+        still = []
+        for future, started, message, producer, method in self.pending:
+            if not future.done():
+                if time.monotonic() - started < self.call_timeout:
+                    still.append((future, started, message, producer, method))
+                    continue
+                future.cancel()   # Temporal did not answer in time: stop waiting for it
+                self._answer(message, producer, method, None, concurrent.futures.TimeoutError())
+                continue
+            try:
+                result, exc = future.result(), None
+            except BaseException as error:   # noqa: BLE001 - every failure is answered
+                result, exc = None, error
+            self._answer(message, producer, method, result, exc)
+        self.pending = still
+
+    def _answer(self, message, producer, method: str, result, exc: BaseException | None) -> None:
+        error = None
+        if exc is not None:
+            if is_transient(exc) and int((message.headers or {}).get(ATTEMPT_HEADER, 0)) + 1 < RPC_ATTEMPTS:
+                attempt = self._retry_later(message, rpc_server_queue(BRIDGE).name, {METHOD_HEADER: method})
+                log.warning("temporal unavailable; rpc retried later", method=method,
+                            attempt=attempt, error=str(exc) or type(exc).__name__)
+                message.ack()
+                return
+            if is_transient(exc):
+                exc = TemporalUnavailable("Temporal did not answer; nothing was applied, try again later")
             if not isinstance(exc, (InvalidAction, UnknownReferral, MethodNotFound, IncorrectSignature)):
                 log.warning("rpc failed", method=method, error=str(exc))
             error = error_payload(exc)
@@ -350,7 +376,8 @@ class Bridge:
             try:
                 with connect(self.amqp_uri) as connection:
                     channel = connection.channel()
-                    channel.basic_qos(0, 1, False)
+                    channel.basic_qos(0, RPC_PREFETCH, False)
+                    self.pending = []   # unacked calls of a lost connection come again
                     dead_letter_queue(EVENT_QUEUE)(channel).declare()
                     retry_queue()(channel).declare()
                     producer = kombu.Producer(channel)
@@ -368,9 +395,10 @@ class Bridge:
                         log.info("bridge consuming", event_queue=EVENT_QUEUE, rpc_queue=rpc_queue.name)
                         while not stop.is_set():
                             try:
-                                connection.drain_events(timeout=1.0)
+                                connection.drain_events(timeout=0.02 if self.pending else 1.0)
                             except socket.timeout:
-                                continue
+                                pass
+                            self.complete_rpcs()
             except Exception as exc:  # broker gone: reconnect
                 if stop.is_set():
                     break
@@ -382,6 +410,8 @@ class Bridge:
 async def main() -> None:
     configure_logging("workflow_bridge")
     metrics.serve("workflow_bridge")  # /metrics on NETSTERK_METRICS_PORT (0: off)
+    if get_settings().metrics_port:   # queue depths of the installation's vhost
+        metrics.register_collector(metrics.QueueCollector(get_settings().amqp_uri))
     from workflows.worker import connect_client
 
     settings = get_settings()
