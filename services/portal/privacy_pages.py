@@ -59,6 +59,19 @@ def _intake(service, method: str, *args, **kwargs):
 SNAPSHOT_FIELDS = ("history.reason", "log.details", "feedback", "questions", "closure", "school_efforts")
 
 
+_connections: dict = {}
+
+
+def _connection(uri: str):
+    """One kombu Connection per broker URI in this process: kombu's producer pool keyed by it
+    keeps the real connections open between requests."""
+    from netsterk import amqp
+
+    if uri not in _connections:
+        _connections[uri] = amqp.connect(uri)
+    return _connections[uri]
+
+
 def audit_access(service, user, request, snapshot: dict, *, action: str = "read",
                  purpose: str = "referral page", fields=SNAPSHOT_FIELDS) -> None:
     """A coordinator's read (or change) of a referral's workflow record, for the network's audit
@@ -74,8 +87,7 @@ def audit_access(service, user, request, snapshot: dict, *, action: str = "read"
         "record_id": snapshot.get("referral_id"), "ref": snapshot.get("ref"), "fields": list(fields),
         "purpose": purpose}, network=user.network, referral_ref=snapshot.get("ref"))
     try:
-        with amqp.connect(service.config["AMQP_URI"]) as connection:
-            amqp.publish_event(connection, PORTAL, PERSONAL_DATA_ACCESSED, envelope)
+        amqp.publish_event(_connection(service.config["AMQP_URI"]), PORTAL, PERSONAL_DATA_ACCESSED, envelope)
     except Exception as exc:
         log.warning("audit_publish_failed", error=type(exc).__name__)
         raise Refused(503, both("portal.error.unavailable")) from exc
