@@ -60,6 +60,21 @@ SNAPSHOT_FIELDS = ("history.reason", "log.details", "feedback", "questions", "cl
 
 
 _connections: dict = {}
+# a read of the same record by the same person for the same purpose is recorded once per window
+# (a page reloaded or an API client polling a referral must not flood the chain); changes always
+READ_WINDOW_SECONDS = 60.0
+_recent_reads: dict = {}
+
+
+def _seen_recently(key: tuple, *, now: float | None = None) -> bool:
+    import time
+
+    now = time.monotonic() if now is None else now
+    if len(_recent_reads) > 10_000:
+        for old in [k for k, at in _recent_reads.items() if now - at >= READ_WINDOW_SECONDS]:
+            _recent_reads.pop(old, None)
+    at = _recent_reads.get(key)
+    return at is not None and now - at < READ_WINDOW_SECONDS
 
 
 def _connection(uri: str):
@@ -81,6 +96,9 @@ def audit_access(service, user, request, snapshot: dict, *, action: str = "read"
     from netsterk import amqp
     from netsterk.envelope import make_envelope
 
+    read_key = (user.username, snapshot.get("referral_id"), purpose)
+    if action == "read" and _seen_recently(read_key):
+        return
     actor = _actor(user, request, purpose)
     envelope = make_envelope(PERSONAL_DATA_ACCESSED, {
         "actor": actor, "action": action, "record_type": "workflow_record",
@@ -91,6 +109,9 @@ def audit_access(service, user, request, snapshot: dict, *, action: str = "read"
     except Exception as exc:
         log.warning("audit_publish_failed", error=type(exc).__name__)
         raise Refused(503, both("portal.error.unavailable")) from exc
+    if action == "read":     # recorded: later reads in the window need no new entry
+        import time
+        _recent_reads[read_key] = time.monotonic()
 
 
 def _form(user, *, error: str | None = None, info: str | None = None, values: dict | None = None) -> str:
