@@ -275,10 +275,10 @@ def referral_action(service, request, referral_id: str, action: str) -> Response
         args = resolve_target(service, user, schemas.coordinator_args(action, values, user.username))
         command = schemas.command_id(values.get("command_id"))
         with log_context(network=user.network, referral_ref=snapshot.get("ref")):
+            privacy_pages.audit_access(service, user, request, snapshot, action="update",  # issue 10
+                                       purpose=f"action {action}", fields=[action])
             call_bridge(service, "act", referral_id, action, args, command)
             log.info("action_done", action=action)
-        privacy_pages.audit_access(service, user, request, snapshot, action="update",  # issue 10
-                                   purpose=f"action {action}", fields=[action])
     except schemas.ActionError as error:
         return html_response(pages.detail_page(user, snapshot, error=error.message, values=values), status=422)
     except Refused as refused:
@@ -445,10 +445,10 @@ def api_action(service, request, referral_id: str, action: str) -> Response:
     snapshot = network_snapshot(service, user, referral_id)
     args = resolve_target(service, user, args)
     with log_context(network=user.network, referral_ref=snapshot.get("ref")):
+        privacy_pages.audit_access(service, user, request, snapshot, action="update",  # issue 10
+                                   purpose=f"action {action} (API)", fields=[action])
         result = call_bridge(service, "act", referral_id, action, args, command)
         log.info("action_done", action=action, via="api")
-    privacy_pages.audit_access(service, user, request, snapshot, action="update",  # issue 10
-                               purpose=f"action {action} (API)", fields=[action])
     return json_response({"result": result})
 
 
