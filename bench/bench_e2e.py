@@ -21,7 +21,6 @@ from contextlib import contextmanager
 from email.parser import BytesHeaderParser
 from pathlib import Path
 
-import requests
 
 REF = re.compile(r"NS-\d{4}-\d{6}")
 AIM_RATE, AIM_P99 = 100.0, 1.0
@@ -128,42 +127,17 @@ def drive(settings, n: int, clients: int, timeout: float, *, to_partner: bool = 
     """Submit n referrals over the API; with to_partner, a coordinator (`drivers` threads on the
     portal API) triages each one as soon as it is in triage and picks its best-ranked offer, and
     a referral counts when the partner's engagement request is in the sink."""
-    from bench.bench_workflows import COORDINATOR
+    from bench.coordinator import Coordinator
 
     not_partner = ("@school.example.org", settings.coordinator_email.lower() or "\0")
     watcher = SinkWatcher(settings.var_dir / "mailsink", not_partner=not_partner)
     watcher.start()
     submitted: dict[str, float] = {}
-    session = threading.local()
     steering = ThreadPoolExecutor(drivers)
     steered: list = []
 
-    def http() -> requests.Session:
-        if not hasattr(session, "http"):
-            session.http = requests.Session()
-            session.http.auth = COORDINATOR
-        return session.http
-
-    def wait_state(referral_id: str, wanted: str) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            response = http().get(f"{settings.portal_url}/api/v1/referrals/{referral_id}", timeout=60)
-            if response.ok and response.json().get("state") == wanted:
-                return response.json()
-            time.sleep(0.1)
-        raise TimeoutError(f"{referral_id} not in {wanted}")
-
-    def act(referral_id: str, action: str, **args) -> None:
-        response = http().post(f"{settings.portal_url}/api/v1/referrals/{referral_id}/actions/{action}",
-                               json=args, timeout=60)
-        if response.status_code != 200:
-            raise RuntimeError(f"{action}: {response.status_code} {response.text[:200]}")
-
-    def steer(referral_id: str) -> None:
-        wait_state(referral_id, "triage")
-        act(referral_id, "triage", decision="accept", reason="school deed genoeg")
-        best = wait_state(referral_id, "matching")["candidates"][0]
-        act(referral_id, "choose_partner", offer_ids=[best["offer_id"]])
+    coordinator = Coordinator(settings.portal_url, timeout=timeout)
+    http = coordinator.http
 
     def one(index: int) -> None:
         at = time.time()
@@ -172,7 +146,7 @@ def drive(settings, n: int, clients: int, timeout: float, *, to_partner: bool = 
             raise RuntimeError(f"submit {index}: {response.status_code} {response.text[:200]}")
         submitted[response.json()["ref"]] = at
         if to_partner:
-            steered.append(steering.submit(steer, response.json()["id"]))
+            steered.append(steering.submit(coordinator.to_partner, response.json()["id"]))
 
     arrived = watcher.partner if to_partner else watcher.arrived
     start = time.time()

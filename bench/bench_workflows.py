@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import requests
 
 from bench.bare_workflow import BareWorkflow, noop
+from bench.coordinator import Coordinator
 
-COORDINATOR = ("coordinator", "netsterk-demo")
 BARE_QUEUE = "bench-bare"
-POLL = float(os.environ.get("BENCH_POLL", "0.2"))   # seconds between a driver's state reads
 
 
 def drive_referrals(settings, m: int, drivers: int) -> tuple[float, list[str]]:
@@ -28,42 +25,17 @@ def drive_referrals(settings, m: int, drivers: int) -> tuple[float, list[str]]:
     to awaiting_partner through the portal API; seconds from the first submit to the last."""
     from bench.bench_e2e import referral
 
-    http = threading.local()
+    coordinator = Coordinator(settings.portal_url)
     submit_lock = threading.Lock()
-
-    def session() -> requests.Session:
-        if not hasattr(http, "s"):
-            http.s = requests.Session()
-            http.s.auth = COORDINATOR
-        return http.s
-
-    def state(referral_id: str, wanted: str) -> dict:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            response = session().get(f"{settings.portal_url}/api/v1/referrals/{referral_id}", timeout=60)
-            if response.ok and response.json().get("state") == wanted:
-                return response.json()
-            time.sleep(POLL)
-        raise TimeoutError(f"{referral_id} not in {wanted}")
-
-    def act(referral_id: str, action: str, **args) -> None:
-        response = session().post(f"{settings.portal_url}/api/v1/referrals/{referral_id}/actions/{action}",
-                                  json=args, timeout=60)
-        if response.status_code != 200:
-            raise RuntimeError(f"{action}: {response.status_code} {response.text[:200]}")
 
     def one(index: int) -> str:
         with submit_lock:
-            answer = session().post(f"{settings.intake_url}/api/v1/referrals", json=referral(10_000 + index),
-                                    timeout=120)
+            answer = coordinator.http().post(f"{settings.intake_url}/api/v1/referrals",
+                                             json=referral(10_000 + index), timeout=120)
         if answer.status_code != 201:
             raise RuntimeError(f"submit: {answer.status_code} {answer.text[:200]}")
         referral_id = answer.json()["id"]
-        state(referral_id, "triage")
-        act(referral_id, "triage", decision="accept", reason="school deed genoeg")
-        best = state(referral_id, "matching")["candidates"][0]
-        act(referral_id, "choose_partner", offer_ids=[best["offer_id"]])
-        state(referral_id, "awaiting_partner")
+        coordinator.to_partner(referral_id, wait=True)
         return referral_id
 
     start = time.perf_counter()

@@ -229,6 +229,10 @@ class Bridge:
             raise InvalidAction("referral_id must be a non-empty string")
         return referral_id
 
+    def _submit(self, coro) -> concurrent.futures.Future:
+        """Run a coroutine on the bridge's asyncio loop; its future, not waited for."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
     def _run(self, coro, timeout: float | None = None):
         future = asyncio.run_coroutine_threadsafe(coro, self.loop)
         try:
@@ -331,8 +335,7 @@ class Bridge:
         except Exception as exc:
             self._answer(message, producer, method, None, exc)
             return
-        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
-        self.pending.append((future, time.monotonic(), message, producer, method))
+        self.pending.append((self._submit(coro), time.monotonic(), message, producer, method))
 
     def complete_rpcs(self) -> None:
         """Answer the calls that finished (or ran out of time), in kombu's thread."""

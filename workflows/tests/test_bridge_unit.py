@@ -48,6 +48,14 @@ class DownBridge(Bridge):
         coro.close()
         raise self.error
 
+    def _submit(self, coro):
+        import concurrent.futures
+
+        coro.close()
+        future = concurrent.futures.Future()
+        future.set_exception(self.error)
+        return future
+
 
 UNAVAILABLE = RPCError("connection refused", RPCStatusCode.UNAVAILABLE, b"")
 REFUSED = RPCError("workflow id too long", RPCStatusCode.INVALID_ARGUMENT, b"")
@@ -99,6 +107,8 @@ def test_act_while_temporal_is_down_is_retried_then_answered():
     request = {"args": ["r1", "close", {"by": "c"}], "kwargs": {"command_id": "cmd-1"}}
     first = FakeMessage(request)
     bridge.on_rpc(request, first, bridge.producer)
+    assert not first.acked                      # running: answered when it finishes
+    bridge.complete_rpcs()
     [(_, kwargs)] = bridge.producer.published
     assert first.acked and kwargs["routing_key"] == "rpc-workflow_bridge"
     assert kwargs["headers"] == {ATTEMPT_HEADER: 1, METHOD_HEADER: "act"}
@@ -107,6 +117,7 @@ def test_act_while_temporal_is_down_is_retried_then_answered():
     last = FakeMessage(request, routing_key="rpc-workflow_bridge",
                        headers={ATTEMPT_HEADER: RPC_ATTEMPTS - 1, METHOD_HEADER: "act"})
     bridge.on_rpc(request, last, bridge.producer)
+    bridge.complete_rpcs()
     reply_body, reply_kwargs = bridge.producer.published[-1]
     assert reply_kwargs["routing_key"] == "reply-1"
     assert reply_body["error"]["exc_type"] == "TemporalUnavailable" and last.acked
@@ -118,7 +129,9 @@ def test_act_refused_is_answered_at_once(error, exc_type):
     request = {"args": ["r1", "close", {"by": "c"}], "kwargs": {}}
     message = FakeMessage(request)
     bridge.on_rpc(request, message, bridge.producer)
+    bridge.complete_rpcs()
     [(reply_body, _)] = bridge.producer.published
+    assert bridge.pending == []
     assert reply_body["error"]["exc_type"] == exc_type and message.acked
 
 
@@ -129,3 +142,41 @@ def test_get_question_knows_two_kinds_of_link():
     bridge = DownBridge(UNAVAILABLE)
     with pytest.raises(InvalidAction, match="kind must be information or school_efforts"):
         asyncio.run(bridge.get_question("r1", "token", "payment"))
+
+
+def test_a_slow_call_does_not_hold_up_the_others():
+    """RPC calls run concurrently on the loop: a quick call is answered while a slow one waits."""
+    import asyncio
+    import threading
+    import time
+
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+    release = asyncio.Event()
+
+    class SlowBridge(Bridge):
+        async def get_referral(self, referral_id):
+            await release.wait()
+            return {"referral_id": referral_id}
+
+        async def health(self):
+            return {"status": "ok"}
+
+    bridge = SlowBridge(client=None, amqp_uri="memory://", task_queue="q", loop=loop)
+    producer = FakeProducer()
+    slow = FakeMessage({"args": ["r1"], "kwargs": {}}, routing_key="workflow_bridge.get_referral")
+    quick = FakeMessage({"args": [], "kwargs": {}}, routing_key="workflow_bridge.health")
+    bridge.on_rpc({"args": ["r1"], "kwargs": {}}, slow, producer)
+    bridge.on_rpc({"args": [], "kwargs": {}}, quick, producer)
+    deadline = time.monotonic() + 5
+    while not quick.acked and time.monotonic() < deadline:
+        bridge.complete_rpcs()
+        time.sleep(0.01)
+    assert quick.acked and not slow.acked
+    assert producer.published[0][0] == {"result": {"status": "ok"}, "error": None}
+    loop.call_soon_threadsafe(release.set)
+    while not slow.acked and time.monotonic() < deadline:
+        bridge.complete_rpcs()
+        time.sleep(0.01)
+    assert slow.acked and producer.published[1][0]["result"] == {"referral_id": "r1"}
+    loop.call_soon_threadsafe(loop.stop)
