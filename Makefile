@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test test-fast chaos bench deps system-deps status seed-demo clean
+.PHONY: run test test-fast chaos bench deps system-deps status seed-demo clean screenshots
 
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ chaos: deps
 # benchmarks on the real broker / stack: prints a table, writes bench/results/latest.json
 bench: deps
 	$(PY) -m bench.run
+
+# the portal's main pages in Chromium on the real stack -> docs/screenshots/*.png (README shows them)
+screenshots: deps
+	NETSTERK_SCREENSHOTS=$(CURDIR)/docs/screenshots $(PY) -m pytest -q -p no:cacheprovider tests/test_browser_portal.py
 
 status: $(INSTALLED)
 	$(VENV)/bin/netsterk status

@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import runpy
 import sys
+from contextvars import ContextVar
 
 from netsterk import catalogue as _catalogue
 from netsterk.catalogue import CATALOGUE, placeholders
@@ -60,8 +61,30 @@ def t(key: str, lang: str = DEFAULT_LANGUAGE, **values) -> str:
 
 
 def both(key: str, **values) -> str:
+    only = _DISPLAY.get()
+    if only is not None:
+        return t(key, only, **values)
     nl, en = t(key, "nl", **values), t(key, "en", **values)
     return nl if nl == en else f"{nl} / {en}"
+
+
+# --- issue 9: a page shown in one language (the portal's language switch) ---
+# None (the default): `both` gives Dutch and English; "nl"/"en"/"fr": only that one, for this
+# thread / greenlet (the portal sets it per request from the visitor's choice).
+_DISPLAY: ContextVar[str | None] = ContextVar("netsterk_display_language", default=None)
+
+
+def set_display_language(lang: str | None):
+    return _DISPLAY.set(lang if lang in LANGUAGES else None)
+
+
+def reset_display_language(token) -> None:
+    _DISPLAY.reset(token)
+
+
+def display_language() -> str | None:
+    return _DISPLAY.get()
+# --- end issue 9 ---
 
 
 def has_translation(key: str, lang: str) -> bool:

@@ -82,6 +82,15 @@ def cmd_run(args) -> int:
     return run_forever(seed=not args.no_seed)
 
 
+def cmd_totp(args) -> int:
+    """Print the current 6-digit code (RFC 6238), for signing in to the demo portal."""
+    from netsterk_ops.demo import DEMO_TOTP_SECRET
+    from services.portal.auth import totp
+
+    print(totp(args.key or DEMO_TOTP_SECRET))
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="netsterk", description="Netsterk operations")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -109,6 +118,9 @@ def main(argv=None) -> int:
     migrate.add_argument("services", nargs="*", help=f"some of {', '.join(SERVICES)} (default: all)")
     migrate.set_defaults(func=cmd_migrate)
     sub.add_parser("urls", help="where to look").set_defaults(func=cmd_urls)
+    totp = sub.add_parser("totp", help="the current sign-in code (TOTP) of a key; default: the demo accounts' key")
+    totp.add_argument("key", nargs="?", help="base32 key (default: netsterk_ops.demo.DEMO_TOTP_SECRET)")
+    totp.set_defaults(func=cmd_totp)
     run = sub.add_parser("run", help="start the whole system on this machine (Ctrl-C stops it)")
     run.add_argument("--no-seed", action="store_true")
     run.set_defaults(func=cmd_run)

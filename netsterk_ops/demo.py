@@ -152,12 +152,23 @@ ORGANISATIONS = [
      "email": "zorg@regenboog.example.org", "offers": []},
 ]
 
+# the demo accounts' second factor (TOTP, RFC 6238): add this key to an authenticator app, or
+# `netsterk totp` / `python -c "from services.portal.auth import totp; print(totp(KEY))"`.
+# A demo value, documented in the README: never use it beyond a local demo.
+DEMO_TOTP_SECRET = "NETSTERKDEMO2FAKEYFORMAKERUNAAAA"
+
 USERS = [
-    {"username": "coordinator", "password": "netsterk-demo", "role": "coordinator", "network": "mechelen"},
-    {"username": "admin", "password": "netsterk-demo", "role": "network_admin", "network": "mechelen"},
+    {"username": "coordinator", "password": "netsterk-demo", "role": "coordinator", "network": "mechelen",
+     "totp_secret": DEMO_TOTP_SECRET},
+    {"username": "admin", "password": "netsterk-demo", "role": "network_admin", "network": "mechelen",
+     "totp_secret": DEMO_TOTP_SECRET},
     {"username": "analyst", "password": "netsterk-demo", "role": "analyst", "network": "mechelen"},
     {"username": "arktos", "password": "netsterk-demo", "role": "partner_staff", "network": "mechelen",
-     "organisation_id": "arktos"},
+     "organisation_id": "arktos", "totp_secret": DEMO_TOTP_SECRET},
+    {"username": "profo", "password": "netsterk-demo", "role": "partner_staff", "network": "mechelen",
+     "organisation_id": "profo", "totp_secret": DEMO_TOTP_SECRET},
+    {"username": "ops", "password": "netsterk-demo", "role": "ops", "network": "mechelen",
+     "totp_secret": DEMO_TOTP_SECRET},
 ]
 
 OFFER_KINDS = [

@@ -187,8 +187,10 @@ def urls(settings: Settings) -> str:
         f"  Referral form (reporters)    {settings.intake_url}/referrals/new",
         f"  Intake API + OpenAPI         {settings.intake_url}/api/openapi.json",
         f"  Staff portal                 {settings.portal_url}/  (demo: coordinator / netsterk-demo)",
+        "    second step (TOTP code)    .venv/bin/netsterk totp  (key in README; analyst has none)",
         f"    directory, reports, mail   {settings.portal_url}/directory  /reports  /mail"
-        "  (admin, analyst, arktos: same password)",
+        "  (admin, analyst, arktos, profo: same password)",
+        f"    admin, ops                 {settings.portal_url}/admin  /ops  (users admin, ops)",
         f"  E-mail to the contact point  smtp://{settings.host}:{settings.intake_smtp_port} ({settings.intake_mail_addresses})",
         f"  Reports (counts)             http://{settings.host}:{settings.reporting_port}/api/v1/reports/counts?network=mechelen",
         f"  Mail sink (all e-mail)       {settings.mailsink_url}/",

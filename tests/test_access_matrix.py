@@ -5,7 +5,9 @@ another network, and by every role but the coordinator with the ids of its own n
 The answer may be a refusal (403 / 404 / a redirect to the login / 401 / 405 / 422), never a
 server error and never the data: the other network's reference, names, addresses, free text and
 staff contact data must not appear in any answer."""
+import base64
 import json
+import os
 import re
 import subprocess
 import sys
@@ -18,13 +20,15 @@ from requests.adapters import HTTPAdapter
 from netsterk import amqp
 from netsterk.settings import REPO_ROOT
 from netsterk.testing import wait_until
+from services.portal.testing import PortalClient, signed_in
 
 pytestmark = pytest.mark.slow
 
 PASSWORD = "netsterk-demo"
 ROLES = ("anonymous", "coordinator", "partner_staff", "analyst", "network_admin", "ops")
-USERS = {"coordinator": "coordinator", "partner_staff": "arktos", "analyst": "analyst",
-         "network_admin": "admin", "ops": "ops-matrix"}
+# users of their own for the sweep (it also posts /logout, which ends every session of a user)
+USERS = {"coordinator": ("matrix-coordinator", None), "partner_staff": ("matrix-partner", "arktos"),
+         "analyst": ("matrix-analyst", None), "network_admin": ("matrix-admin", None), "ops": ("matrix-ops", None)}
 DENIED = {302, 303, 401, 403, 404, 405, 422}
 # public by design (the reporter's form, the public HSDS directory, health, static files): a
 # 200 is fine there, the data check still holds
@@ -97,7 +101,10 @@ def world(live_stack):
         "offers": [{"id": "antw-offer", "name": "Antwerps Aanbod", "categories": ["truancy"],
                     "postcodes": ["2000"], "languages": ["nl"], "min_age": 6, "max_age": 25,
                     "school_levels": ["secondary"], "capacity": 5}]}])
-    call("portal", "upsert_user", "ops-matrix", PASSWORD, "ops", "mechelen")
+    secrets = {}
+    for role, (username, organisation) in USERS.items():
+        secrets[role] = base64.b32encode(os.urandom(20)).decode()
+        call("portal", "upsert_user", username, PASSWORD, role, "mechelen", organisation, "nl", secrets[role])
     http = requests.Session()
     http.mount("http://", SourceAddress("127.0.0.9"))
     referrals = {}
@@ -115,21 +122,23 @@ def world(live_stack):
                    what=f"the {network} workflow")
     referrals["antwerpen"]["secrets"] += [referrals["antwerpen"]["ref"], "Staffelina", "staffelina@antw.example.org",
                                           "+32 3 000 00 00"]
-    cookies = {}
-    for role, username in USERS.items():
-        login = requests.post(f"{settings.portal_url}/login", data={"username": username, "password": PASSWORD},
-                              allow_redirects=False, timeout=10)
-        assert login.status_code == 303, (role, login.text)
-        cookies[role] = dict(login.cookies)
-    return settings, referrals, cookies
+    clients = {}
+    for role in ROLES:
+        clients[role] = PortalClient(settings.portal_url)
+        clients[role].mount("http://", SourceAddress(f"127.0.1.{10 + ROLES.index(role)}"))
+        if role != "anonymous":
+            signed = clients[role].login(USERS[role][0], PASSWORD, secrets[role])
+            assert signed.status_code == 303, (role, signed.text[:300])
+    return settings, referrals, clients
 
 
 def fill(url: str, referral: dict) -> str:
     values = {"referral_id": referral["id"], "ref": referral["ref"], "token": "not-the-token-" + "0" * 16,
               "action": "withdraw", "mail_id": "00000000000000000000-000000000000",
               "organisation_id": "antw-partner", "change_id": "1", "collection": "services",
-              "item_id": "antw-offer", "name": "by_state"}
-    return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m.group(1)], url)
+              "item_id": "antw-offer", "name": "by_state", "queue": "matrix-none.dlq"}
+    # a parameter added later gets a harmless value that names nothing
+    return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values.get(m.group(1), "matrix-unknown-0000"), url)
 
 
 def shown(text: str, secrets: list[str], sent: str = "") -> list[str]:
@@ -141,20 +150,20 @@ FORM = {"purpose": "matrix", "confirm": "yes", "accept": "1", "reason": "other",
         "text": "matrix", "decision": "accept", "command_id": "matrix-command"}
 
 
-def sweep(settings, routes, referral, roles, cookies, *, only_with_ids: bool):
+def sweep(settings, routes, referral, roles, clients, *, only_with_ids: bool):
     problems, tried = [], 0
+    # /logout last: it ends the user's sessions
+    ordered = sorted(routes, key=lambda r: r[2] == "/logout")
     for role in roles:
-        http = requests.Session()
-        http.mount("http://", SourceAddress(f"127.0.1.{10 + ROLES.index(role) + (20 if only_with_ids else 0)}"))
-        for service, method, rule in routes:
+        http = clients[role]
+        for service, method, rule in ordered:
             has_ids = bool(re.search(r"<(?:\w+:)?(referral_id|ref|organisation_id|item_id)>", rule))
             if only_with_ids and not re.search(r"<(?:\w+:)?(referral_id|ref)>", rule):
                 continue
             base = settings.portal_url if service == "portal" else settings.intake_url
             url = base + fill(rule, referral)
             data = dict(FORM, ref=referral["ref"]) if method == "POST" else None
-            response = http.request(method, url, data=data, cookies=cookies.get(role, {}),
-                                    allow_redirects=False, timeout=60)
+            response = http.request(method, url, data=data, allow_redirects=False, timeout=60)
             tried += 1
             sent = url + json.dumps(data or {})
             leaked = shown(response.text, referral["secrets"], sent)
@@ -171,7 +180,7 @@ def sweep(settings, routes, referral, roles, cookies, *, only_with_ids: bool):
 
 
 def test_every_route_refuses_other_networks_and_other_roles(world):
-    settings, referrals, cookies = world
+    settings, referrals, clients = world
     routes = http_routes()
     portal_routes = {rule for service, _m, rule in routes if service == "portal"}
     # the enumeration is real: it finds the routes we know, the new privacy pages included
@@ -180,26 +189,24 @@ def test_every_route_refuses_other_networks_and_other_roles(world):
     assert ("intake", "POST", "/referrals/new") in routes and len(routes) >= 50
 
     # every role of Mechelen (and anonymous) against Antwerpen's ids: refused, nothing shown
-    problems, tried = sweep(settings, routes, referrals["antwerpen"], ROLES, cookies, only_with_ids=False)
-    # every role but the coordinator against its own network's referral: its personal data stays hidden
     own = [r for r in ROLES if r != "coordinator"]
-    more, tried_own = sweep(settings, routes, referrals["mechelen"], own, cookies, only_with_ids=True)
+    more, tried_own = sweep(settings, routes, referrals["mechelen"], own, clients, only_with_ids=True)
+    problems, tried = sweep(settings, routes, referrals["antwerpen"], ROLES, clients, only_with_ids=False)
     assert problems + more == [], "\n".join(problems + more)
     assert tried >= len(ROLES) * 50 and tried_own >= len(own) * 10
 
+    coordinator = signed_in(settings.portal_url, "coordinator")   # the matrix users are signed out now
     # the coordinator of Mechelen does see its own referral (the refusals above are not blanket)
-    own_page = requests.get(f"{settings.portal_url}/referrals/{referrals['mechelen']['id']}",
-                            cookies=cookies["coordinator"], timeout=30)
+    own_page = coordinator.get(f"{settings.portal_url}/referrals/{referrals['mechelen']['id']}", timeout=30)
     assert own_page.status_code == 200 and referrals["mechelen"]["ref"] in own_page.text
-    other_page = requests.get(f"{settings.portal_url}/referrals/{referrals['antwerpen']['id']}",
-                              cookies=cookies["coordinator"], timeout=30)
+    other_page = coordinator.get(f"{settings.portal_url}/referrals/{referrals['antwerpen']['id']}", timeout=30)
     assert other_page.status_code == 404
     # the check above does see data when it is there: the coordinator's own export shows it
-    export = requests.post(f"{settings.portal_url}/privacy/export", cookies=cookies["coordinator"], timeout=30,
+    export = coordinator.post(f"{settings.portal_url}/privacy/export", timeout=30,
                            data={"ref": referrals["mechelen"]["ref"], "purpose": "matrix self-check"})
     assert export.status_code == 200 and set(shown(export.text, referrals["mechelen"]["secrets"])) == set(
         referrals["mechelen"]["secrets"])
     # and the other network's referral id is unknown to every RPC-backed export, too
-    refused = requests.post(f"{settings.portal_url}/privacy/export", cookies=cookies["coordinator"], timeout=30,
+    refused = coordinator.post(f"{settings.portal_url}/privacy/export", timeout=30,
                             data={"ref": referrals["antwerpen"]["ref"], "purpose": "probe " + uuid.uuid4().hex})
     assert refused.status_code == 404 and "Antwerpia" not in refused.text

@@ -7,6 +7,7 @@ import requests
 from playwright.sync_api import sync_playwright
 
 from netsterk.testing import wait_until
+from services.portal.testing import browser_login
 
 pytestmark = pytest.mark.slow
 
@@ -55,10 +56,7 @@ def test_referral_from_browser_form_reaches_the_partners_mailbox(live_stack, pag
     page.screenshot(path=str(tmp_path / "submitted.png"))
 
     # the coordinator, in the portal
-    page.goto(f"{settings.portal_url}/")
-    page.fill("input[name=username]", "coordinator")
-    page.fill("input[name=password]", "netsterk-demo")
-    page.click("form[action='/login'] button[type=submit]")
+    browser_login(page, settings.portal_url, "coordinator", path="/")     # password, then the TOTP code
     row = page.locator("tr", has_text=ref)
     wait_until(lambda: (page.reload(), row.count() and "Triage" in row.first.inner_text())[1],
                timeout=60, what="the referral in triage in the inbox")

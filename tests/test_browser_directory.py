@@ -4,6 +4,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from netsterk import amqp
+from services.portal.testing import browser_login
 
 pytestmark = pytest.mark.slow
 
@@ -22,10 +23,7 @@ def browser():
 
 def login(browser, url: str, username: str):
     page = browser.new_context().new_page()
-    page.goto(f"{url}/directory")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "netsterk-demo")
-    page.click("form[action='/login'] button[type=submit]")
+    browser_login(page, url, username, path="/directory")     # password, then the TOTP code
     return page
 
 

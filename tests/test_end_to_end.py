@@ -7,6 +7,7 @@ import requests
 
 from netsterk import amqp
 from netsterk.testing import wait_until
+from services.portal.testing import anonymous_post, signed_in
 
 pytestmark = pytest.mark.slow
 
@@ -89,12 +90,12 @@ def test_referral_travels_from_form_to_closed(live_stack):
     page = requests.get(link, timeout=10)
     assert page.status_code == 200 and ref in page.text
     assert "Sam" not in page.text and "Janssens" not in page.text
-    accepted = requests.post(f"{link}/respond", data={"accept": "1", "reason": ""}, timeout=30)
+    accepted = anonymous_post(f"{link}/respond", data={"accept": "1", "reason": ""}, timeout=30)
     assert accepted.status_code == 200, accepted.text
     wait_state(settings, referral_id, "in_progress")
 
     # 5. the partner gives feedback; the coordinator closes
-    feedback = requests.post(f"{link}/feedback", data={"text": "Eerste gesprek met Sam en moeder gehad."},
+    feedback = anonymous_post(f"{link}/feedback", data={"text": "Eerste gesprek met Sam en moeder gehad."},
                              timeout=30)
     assert feedback.status_code == 200, feedback.text
     wait_until(lambda: snapshot(settings, referral_id)["feedback"], timeout=30, what="feedback recorded")
@@ -137,9 +138,7 @@ def test_partner_declines_next_accepts_feedback_closure_and_everyone_hears(live_
     assert done.status_code == 200, done.text
     ref = re.search(r"NS-\d{4}-\d{6}", done.text).group(0)
 
-    coordinator = requests.Session()
-    coordinator.post(f"{settings.portal_url}/login",
-                     data={"username": COORDINATOR[0], "password": COORDINATOR[1]}, timeout=10)
+    coordinator = signed_in(settings.portal_url, COORDINATOR[0], COORDINATOR[1])
     task = wait_until(lambda: next((t for t in coordinator.get(f"{settings.portal_url}/api/v1/tasks",
                                                                params={"state": "triage"}, timeout=10).json()
                                     if t["ref"] == ref), None), timeout=60, what="the triage task")
@@ -176,7 +175,7 @@ def test_partner_declines_next_accepts_feedback_closure_and_everyone_hears(live_
     link = engagement_link(first)
     page = requests.get(link, timeout=10)
     assert page.status_code == 200 and "Noor" not in page.text and "Wouters" not in page.text
-    declined = requests.post(f"{link}/respond", data={"accept": "0", "reason": "no_capacity", "note": ""}, timeout=30)
+    declined = anonymous_post(f"{link}/respond", data={"accept": "0", "reason": "no_capacity", "note": ""}, timeout=30)
     assert declined.status_code == 200, declined.text
 
     # the workflow engages the next candidate at once; that partner accepts
@@ -186,7 +185,7 @@ def test_partner_declines_next_accepts_feedback_closure_and_everyone_hears(live_
         (first["offer_id"], "declined"), (second["offer_id"], "proposed")]
     assert state["engagements"][0]["reason"] == "no_capacity"
     link = engagement_link(second)
-    accepted = requests.post(f"{link}/respond", data={"accept": "1"}, timeout=30)
+    accepted = anonymous_post(f"{link}/respond", data={"accept": "1"}, timeout=30)
     assert accepted.status_code == 200, accepted.text
     state = wait_state(settings, referral_id, "in_progress")
     assert f"feedback:{second['offer_id']}" in state["deadlines"]
@@ -197,7 +196,7 @@ def test_partner_declines_next_accepts_feedback_closure_and_everyone_hears(live_
     # feedback, then the end of the support, through the partner's page
     for path, form in (("feedback", {"text": "Eerste gesprek met Noor en haar vader."}),
                        ("end", {"outcome": "goal_reached", "text": "Noor gaat weer elke dag naar school."})):
-        response = requests.post(f"{link}/{path}", data=form, timeout=30)
+        response = anonymous_post(f"{link}/{path}", data=form, timeout=30)
         assert response.status_code == 200, response.text
     state = wait_until(lambda: (s := snapshot(settings, referral_id))["attention"] and s, timeout=30,
                        what="ready to close")
@@ -254,10 +253,7 @@ def test_staff_enter_a_phone_referral_and_a_partner_reports_a_direct_engagement(
     fields = {k: v for k, v in form_data().items() if k != "network"}
 
     def login(username):
-        session = requests.Session()
-        session.post(f"{settings.portal_url}/login", data={"username": username, "password": "netsterk-demo"},
-                     timeout=10)
-        return session
+        return signed_in(settings.portal_url, username)
 
     coordinator = login("coordinator")
     page = coordinator.get(f"{settings.portal_url}/referrals/phone", timeout=10)
@@ -364,15 +360,11 @@ def test_the_coordinator_sees_quarantined_mail_and_can_process_it_again(live_sta
     mail_id = wait_until(lambda: next((m["id"] for m in amqp.rpc_call(
         settings.amqp_uri, "intake", "mail_quarantine", "mechelen") if m["message_id"] == "<e2e-no-sender@example.org>"),
         None), timeout=60, what="the mail in quarantine")
-    session = requests.Session()
-    session.post(f"{settings.portal_url}/login", data={"username": "coordinator", "password": "netsterk-demo"},
-                 timeout=10)
+    session = signed_in(settings.portal_url, "coordinator")
     page = session.get(f"{settings.portal_url}/mail", timeout=10)
     assert page.status_code == 200 and f'id="mail-{mail_id}"' in page.text and "Quarantaine" in page.text
     again = session.post(f"{settings.portal_url}/mail/{mail_id}/reprocess", timeout=30, allow_redirects=False)
     assert again.status_code == 303
     assert amqp.rpc_call(settings.amqp_uri, "intake", "mail_status", mail_id)["attempts"] >= 2
-    analyst = requests.Session()
-    analyst.post(f"{settings.portal_url}/login", data={"username": "analyst", "password": "netsterk-demo"},
-                 timeout=10)
+    analyst = signed_in(settings.portal_url, "analyst")
     assert analyst.get(f"{settings.portal_url}/mail", timeout=10).status_code == 403

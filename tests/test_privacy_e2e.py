@@ -39,12 +39,11 @@ def client(address: str) -> requests.Session:
     return session
 
 
-def login(settings, username: str, address: str = "127.0.0.1") -> requests.Session:
-    session = client(address)
-    response = session.post(f"{settings.portal_url}/login", data={"username": username, "password": PASSWORD},
-                            allow_redirects=False, timeout=10)
-    assert response.status_code == 303, response.text
-    return session
+def login(settings, username: str):
+    """A signed-in portal client (password, TOTP, CSRF token on every post: services/portal/testing.py)."""
+    from services.portal.testing import signed_in
+
+    return signed_in(settings.portal_url, username)
 
 
 def act(coordinator, settings, referral_id, action, **args):
@@ -110,9 +109,10 @@ def test_a_name_never_leaks_into_logs_metrics_or_databases_and_rights_are_audite
     link = re.search(r"https?://\S+/engagements/\S+", partner_mail["text"]).group(0)
     page = requests.get(link, timeout=10)
     assert page.status_code == 200 and FIRST not in page.text and LAST not in page.text
-    assert requests.post(f"{link}/respond", data={"accept": "1"}, timeout=30).status_code == 200
+    from services.portal.testing import anonymous_post
+    assert anonymous_post(f"{link}/respond", data={"accept": "1"}, timeout=30).status_code == 200
     wait_state(coordinator, settings, referral_id, "in_progress")
-    feedback = requests.post(f"{link}/feedback", data={"text": f"{FEEDBACK_MARK}: eerste gesprek gehad."}, timeout=30)
+    feedback = anonymous_post(f"{link}/feedback", data={"text": f"{FEEDBACK_MARK}: eerste gesprek gehad."}, timeout=30)
     assert feedback.status_code == 200, feedback.text
     wait_until(lambda: snapshot(coordinator, settings, referral_id)["feedback"], timeout=60, what="the feedback")
     act(coordinator, settings, referral_id, "close", re_engaged="yes", what_was_done="traject gelopen")

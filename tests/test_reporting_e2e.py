@@ -7,6 +7,8 @@ import requests
 
 from netsterk import amqp
 from netsterk.testing import wait_until
+from netsterk_ops.demo import DEMO_TOTP_SECRET
+from services.portal.testing import PortalClient, signed_in
 from services.reporting.tests import fixture
 
 NETWORK = "e2e-reports"
@@ -33,9 +35,9 @@ def analyst(live_stack):
         outcomes = next(t for t in report["tables"] if t["id"] == "outcomes_per_offer")
         return report["tables"][0]["row_totals"] == [12] and len(outcomes["rows"]) == 2
     wait_until(complete, timeout=60, what="the fixture history in reporting")
-    session = requests.Session()
-    response = session.post(f"{settings.portal_url}/login", data={**ANALYST, "next": "/reports"}, timeout=10)
-    assert response.status_code == 200 and response.url.endswith("/reports")
+    session = PortalClient(settings.portal_url)
+    response = session.login(ANALYST["username"], ANALYST["password"], next_path="/reports")
+    assert response.status_code == 303 and response.headers["Location"] == "/reports"
     yield settings, session
     session.close()
 
@@ -81,7 +83,8 @@ def test_exports_and_periodic_report_download(analyst):
 def test_analyst_cannot_open_referrals_or_tasks(analyst):
     settings, session = analyst
     assert session.get(f"{settings.portal_url}/referrals/{NETWORK}-r01", timeout=30).status_code == 403
-    assert session.get(f"{settings.portal_url}/", timeout=30).status_code == 403
+    start = session.get(f"{settings.portal_url}/", timeout=30, allow_redirects=False)   # no inbox: to the reports
+    assert start.status_code == 303 and start.headers["Location"] == "/reports"
     api = requests.get(f"{settings.portal_url}/api/v1/tasks", auth=(ANALYST["username"], ANALYST["password"]),
                        timeout=30)
     assert api.status_code == 403
@@ -92,8 +95,7 @@ def test_reports_need_a_login_and_a_report_role(live_stack):
     anonymous = requests.get(f"{settings.portal_url}/reports", timeout=30, allow_redirects=False)
     assert anonymous.status_code == 303 and "/login" in anonymous.headers["Location"]
     amqp.rpc_call(settings.amqp_uri, "portal", "upsert_user", "ops-e2e", "ops-e2e-pass", "ops", NETWORK,
-                  timeout=30)
-    ops = requests.Session()
-    ops.post(f"{settings.portal_url}/login", data={"username": "ops-e2e", "password": "ops-e2e-pass"}, timeout=10)
+                  timeout=30, totp_secret=DEMO_TOTP_SECRET)
+    ops = signed_in(settings.portal_url, "ops-e2e", "ops-e2e-pass")
     assert ops.get(f"{settings.portal_url}/reports", timeout=30).status_code == 403
     assert ops.get(f"{settings.portal_url}/reports/export.csv", timeout=30).status_code == 403

@@ -26,6 +26,7 @@ import requests
 from netsterk import amqp, metrics
 from netsterk.settings import SERVICES, Settings
 from netsterk.testing import RABBIT_API, create_postgres_database, free_port, free_port_range, rabbit_vhost, wait_until
+from services.portal.testing import anonymous_post
 
 REPLICAS = 2
 BATCH = 20
@@ -160,7 +161,7 @@ def process_one(settings, referral_id: str, ref: str) -> str:
         best["contact_email"] in to for to in m["to"])), None), timeout=120,
         what=f"the partner's e-mail for {ref}")
     link = re.search(r"https?://\S+/engagements/\S+", mail["text"]).group(0)
-    accepted = requests.post(f"{link}/respond", data={"accept": "1", "reason": ""}, timeout=60)
+    accepted = anonymous_post(f"{link}/respond", data={"accept": "1", "reason": ""}, timeout=60)
     assert accepted.status_code == 200, accepted.text
     wait_state(settings, referral_id, "in_progress")
     return best["contact_email"]

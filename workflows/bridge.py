@@ -151,6 +151,44 @@ class Bridge:
     async def health(self) -> dict:
         return {"service": BRIDGE, "status": "ok"}
 
+    # --- issue 9: the ops page's view of the workflow layer (ids, types, times; nothing personal)
+    async def deadlines_config(self, network: str) -> dict:
+        """The deadlines a new referral of `network` gets, per urgency (the network admin's view)."""
+        from dataclasses import asdict
+        return {urgency: asdict(self.config.deadlines(network, urgency)) for urgency in ("normal", "urgent")}
+
+    async def workflows_overview(self, limit: int = 20) -> dict:
+        """The worker's pollers on the task queue, and the newest running and failed workflows."""
+        from temporalio.api.enums.v1 import TaskQueueType
+        from temporalio.api.taskqueue.v1 import TaskQueue
+        from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+
+        limit = max(1, min(int(limit), 100))
+        described = await self.client.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
+            namespace=self.client.namespace, task_queue=TaskQueue(name=self.task_queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW))
+
+        async def listed(query: str) -> tuple[list[dict], int]:
+            rows, total = [], 0
+            async for execution in self.client.list_workflows(query, page_size=limit):
+                total += 1
+                if len(rows) < limit:
+                    rows.append({"workflow_id": execution.id, "run_id": execution.run_id,
+                                 "type": execution.workflow_type,
+                                 "status": execution.status.name.lower() if execution.status else "",
+                                 "started_at": execution.start_time.isoformat() if execution.start_time else None,
+                                 "closed_at": execution.close_time.isoformat() if execution.close_time else None})
+                if total >= 1000:
+                    break
+            return rows, total
+
+        running, running_total = await listed('ExecutionStatus="Running"')
+        failed, failed_total = await listed(
+            'ExecutionStatus="Failed" OR ExecutionStatus="TimedOut" OR ExecutionStatus="Terminated"')
+        return {"namespace": self.client.namespace, "task_queue": self.task_queue,
+                "pollers": len(described.pollers), "running": running, "running_total": running_total,
+                "failed": failed, "failed_total": failed_total}
+
     async def get_referral(self, referral_id: str) -> dict:
         handle = self.client.get_workflow_handle(workflow_id(self._referral_id(referral_id)))
         try:
@@ -323,7 +361,9 @@ class Bridge:
             if not isinstance(body, dict):
                 raise IncorrectSignature("an RPC body must be an object with args and kwargs")
             target = {"health": self.health, "get_referral": self.get_referral,
-                      "get_question": self.get_question, "act": self.act}.get(method)
+                      "get_question": self.get_question, "act": self.act,
+                      "workflows_overview": self.workflows_overview,
+                      "deadlines_config": self.deadlines_config}.get(method)
             if target is None:
                 raise MethodNotFound(method)
             args, kwargs = body.get("args") or [], body.get("kwargs") or {}

@@ -204,6 +204,12 @@ class IntakeService:
         with session_scope(self.db) as session:
             return domain.upsert_network(session, code, name, categories)
 
+    # --- issue 9: the network admin's concern categories (portal /admin/categories) ---
+    @rpc
+    def get_network(self, code):
+        """{code, name, categories} of one network, or None."""
+        return next((n for n in self._networks() if n["code"] == code), None)
+
     @rpc
     def health(self):
         return health_report(self.name, self.db)

@@ -16,7 +16,8 @@ from netsterk.logging import get_logger, log_context
 from netsterk.nameko_support import html_response, json_response
 from netsterk.settings import get_settings
 from services.portal import directory_pages as pages
-from services.portal.web import LoginRequired, Refused, html_page, session_user
+from services.portal import access
+from services.portal.web import Refused, html_page, session_user
 
 log = get_logger(__name__)
 
@@ -51,13 +52,12 @@ def call_matching(service, method: str, *args):
         raise Refused(504, both("directory.unavailable")) from exc
 
 
-def _user(service, request, *roles):
+def _user(service, request, action: str):
+    """The signed-in user allowed `action` (services/portal/access.py has the table)."""
     user = session_user(service, request)
-    if user is None:
-        raise LoginRequired()
-    if user.role not in roles or not user.network:
+    if user is not None and not access.allowed(user, action):
         raise Refused(403, both("directory.forbidden"))
-    return user
+    return access.require(user, action)
 
 
 def _may_edit(user, organisation_id: str) -> bool:
@@ -141,7 +141,7 @@ def entry_from_form(organisation_id: str, form) -> tuple[dict, list[str]]:
 
 @html_page
 def index(service, request):
-    user = _user(service, request, "network_admin", "coordinator", "partner_staff", "analyst")
+    user = _user(service, request, "directory.view")
     if user.role == "partner_staff":
         return redirect(f"/directory/organisations/{quote(user.organisation_id or '', safe='')}", code=303)
     organisations = call_matching(service, "list_organisations", user.network)
@@ -157,7 +157,7 @@ def _pending_of(service, user, organisation_id: str) -> dict | None:
 
 @html_page
 def organisation(service, request, organisation_id: str):
-    user = _user(service, request, "network_admin", "partner_staff")
+    user = _user(service, request, "directory.edit_own")
     if not _may_edit(user, organisation_id):
         raise Refused(403, both("directory.forbidden"))
     entry = call_matching(service, "get_organisation", user.network, organisation_id)
@@ -170,7 +170,7 @@ def organisation(service, request, organisation_id: str):
 
 @html_page
 def organisation_submit(service, request, organisation_id: str):
-    user = _user(service, request, "network_admin", "partner_staff")
+    user = _user(service, request, "directory.edit_own")
     if not _may_edit(user, organisation_id):
         raise Refused(403, both("directory.forbidden"))
     current = call_matching(service, "get_organisation", user.network, organisation_id)
@@ -198,13 +198,13 @@ def organisation_submit(service, request, organisation_id: str):
 
 @html_page
 def changes(service, request):
-    user = _user(service, request, "network_admin")
+    user = _user(service, request, "directory.approve")
     return html_response(pages.changes_page(user, call_matching(service, "list_changes", user.network, "pending")))
 
 
 @html_page
 def decide(service, request, change_id: str):
-    user = _user(service, request, "network_admin")
+    user = _user(service, request, "directory.approve")
     if not change_id.isdigit():
         raise Refused(404, both("directory.not_found"))
     approve = request.form.get("approve") == "1"
@@ -234,13 +234,13 @@ def rules_from_form(form) -> dict:
 
 @html_page
 def rules(service, request):
-    user = _user(service, request, "network_admin")
+    user = _user(service, request, "directory.rules")
     return html_response(pages.rules_page(user, call_matching(service, "get_rules", user.network)))
 
 
 @html_page
 def rules_submit(service, request):
-    user = _user(service, request, "network_admin")
+    user = _user(service, request, "directory.rules")
     proposed = rules_from_form(request.form)
     shown = {"weights": dict(proposed["weights"]), **{k: v for k, v in proposed.items() if k != "weights"}}
     try:
@@ -257,7 +257,7 @@ def rules_submit(service, request):
 
 @html_page
 def gaps(service, request):
-    user = _user(service, request, "network_admin", "coordinator", "analyst")
+    user = _user(service, request, "directory.gaps")
     return html_response(pages.gaps_page(user, call_matching(service, "list_gaps", user.network),
                                          call_matching(service, "capacity", user.network)))
 

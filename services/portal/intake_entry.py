@@ -8,20 +8,21 @@ from werkzeug.wrappers import Response
 from netsterk.i18n import both
 from netsterk.nameko_support import html_response
 from services.portal import pages
-from services.portal.web import LoginRequired, Refused, html_page, require_coordinator, session_user
+from services.portal import access
+from services.portal.security import CSRF_FIELD
+from services.portal.web import Refused, html_page, session_user
 
 LIST_FIELDS = ("categories",)
 
 
 def _form(request) -> dict:
     return {key: (request.form.getlist(key) if key in LIST_FIELDS else request.form.get(key))
-            for key in request.form.keys()}
+            for key in request.form.keys() if key != CSRF_FIELD}     # the token is the portal's, not intake's
 
 
 def require_partner(user):
-    if user is None:
-        raise LoginRequired()
-    if user.role != "partner_staff" or not user.organisation_id:
+    user = access.require(user, "engagement.report_direct")
+    if not user.organisation_id:
         raise Refused(403, both("portal.forbidden"))
     return user
 
@@ -40,13 +41,13 @@ def _submitted(user, result: dict) -> Response:
 
 @html_page
 def phone_form(service, request) -> Response:
-    user = require_coordinator(session_user(service, request))
+    user = access.require(session_user(service, request), "referral.enter_phone")
     return _page(service, user, "portal.phone.title", "/referrals/phone", {}, {})
 
 
 @html_page
 def phone_submit(service, request) -> Response:
-    user = require_coordinator(session_user(service, request))
+    user = access.require(session_user(service, request), "referral.enter_phone")
     data = {**_form(request), "network": user.network}          # a coordinator enters for own network
     result = service.intake.submit_referral(data, "phone", user.username)
     if result["errors"]:

@@ -9,7 +9,8 @@ from werkzeug.wrappers import Response
 from netsterk.i18n import both
 from netsterk.nameko_support import html_response
 from services.portal import pages
-from services.portal.web import Refused, html_page, require_coordinator, session_user
+from services.portal import access
+from services.portal.web import Refused, html_page, session_user
 
 COLUMNS = ("portal.mail.received", "portal.mail.status", "portal.mail.reference", "portal.mail.reason")
 
@@ -33,7 +34,7 @@ def _rows(mails: list[dict], *, reprocess: bool) -> str:
 
 @html_page
 def mailbox(service, request) -> Response:
-    user = require_coordinator(session_user(service, request))
+    user = access.require(session_user(service, request), "mail.view")
     review = service.intake.mail_review(user.network)
     quarantine = service.intake.mail_quarantine(user.network)
     body = (f"<h2>{pages.e(both('portal.mail.review'))}</h2>{_rows(review, reprocess=False)}"
@@ -43,7 +44,7 @@ def mailbox(service, request) -> Response:
 
 @html_page
 def reprocess(service, request, mail_id: str) -> Response:
-    user = require_coordinator(session_user(service, request))
+    user = access.require(session_user(service, request), "mail.reprocess")
     status = service.intake.mail_status(mail_id)
     if not status or status.get("network") not in (None, user.network):
         raise Refused(404, both("portal.error.not_found"))

@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, DateTime, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from netsterk.crypto import EncryptedText
 from netsterk.db import ProcessedMessageMixin, utcnow
 
 ROLES = ("coordinator", "partner_staff", "network_admin", "analyst", "ops")
@@ -24,6 +25,14 @@ class User(Base):
     network: Mapped[str] = mapped_column(String(64))
     organisation_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     lang: Mapped[str] = mapped_column(String(2), default="nl")
+    # 0003: the second factor (TOTP secret encrypted at rest; confirmed once a code was entered),
+    # the last time step used (a code works once), the session epoch (bumped: old cookies end),
+    # and whether the account may sign in at all
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
+    totp_confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -52,3 +61,27 @@ class Task(Base):
 
 class ProcessedMessage(ProcessedMessageMixin, Base):
     """Event message ids the portal already applied (idempotent consumer)."""
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins of one user from one address (key: a hash of both), for throttling."""
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class PartnerEngagement(Base):
+    """A partner's engagement as its staff list sees it, fed by `engagement_changed` (0003).
+    References only: no personal data."""
+    __tablename__ = "partner_engagement"
+
+    referral_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    offer_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    ref: Mapped[str] = mapped_column(String(64))
+    network: Mapped[str] = mapped_column(String(64))
+    organisation_id: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

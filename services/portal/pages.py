@@ -7,7 +7,7 @@ from html import escape
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from netsterk.catalogue import CATALOGUE
-from netsterk.i18n import both
+from netsterk.i18n import both, display_language
 from netsterk.contracts import STATES
 from services.portal.schemas import DECLINE_REASONS, END_OUTCOMES, RE_ENGAGED, TRIAGE_DECISIONS
 from services.portal.tasks import as_utc, parse_time
@@ -40,16 +40,23 @@ def local_time(value, *, date_only: bool = False) -> str:
     return local.strftime("%Y-%m-%d") if date_only else local.strftime("%Y-%m-%d %H:%M")
 
 
-# the pages each role can open, in the header (one place; each page still checks the role)
+# the pages each role can open, in the header (one place; each page still checks access.POLICY)
 NAVIGATION = {
     "coordinator": (("/", "portal.nav.inbox"), ("/referrals/phone", "portal.nav.phone"),
                     ("/mail", "portal.nav.mail"), ("/directory", "portal.nav.directory"),
                     ("/reports", "portal.nav.reports")),
-    "partner_staff": (("/directory", "portal.nav.directory"), ("/engagements/direct", "portal.nav.direct")),
-    "network_admin": (("/directory", "portal.nav.directory"), ("/directory/changes", "portal.nav.changes"),
+    "partner_staff": (("/partner", "portal.nav.engagements"), ("/directory", "portal.nav.directory"),
+                      ("/engagements/direct", "portal.nav.direct")),
+    "network_admin": (("/admin", "portal.nav.admin"), ("/admin/users", "portal.nav.users"),
+                      ("/admin/categories", "portal.nav.categories"), ("/admin/deadlines", "portal.nav.deadlines"),
+                      ("/directory", "portal.nav.directory"), ("/directory/changes", "portal.nav.changes"),
                       ("/directory/rules", "portal.nav.rules"), ("/reports", "portal.nav.reports")),
     "analyst": (("/reports", "portal.nav.reports"), ("/directory", "portal.nav.directory")),
+    "ops": (("/ops", "portal.nav.ops"), ("/ops/queues", "portal.nav.queues"),
+            ("/ops/workflows", "portal.nav.workflows")),
 }
+LANGUAGE_LINKS = (("nl", "Nederlands"), ("en", "English"), ("both", "NL + EN"))
+CURRENT = ' aria-current="true"'
 
 
 def navigation(user) -> str:
@@ -57,7 +64,16 @@ def navigation(user) -> str:
     return "".join(f'<a href="{e(path)}">{e(both(key))}</a>' for path, key in links)
 
 
+def language_switch(current: str | None) -> str:
+    chosen = current or "both"
+    return (f'<nav class="languages" aria-label="{e(both("portal.language"))}">' + "".join(
+        f'<a href="/language?lang={code}" lang="{code if code != "both" else "nl"}"'
+        f'{CURRENT if code == chosen else ""}>{e(name)}</a>'
+        for code, name in LANGUAGE_LINKS) + "</nav>")
+
+
 def layout(title: str, body: str, *, user=None) -> str:
+    lang = display_language()
     account = ""
     if user is not None:
         account = (navigation(user) +
@@ -65,12 +81,14 @@ def layout(title: str, body: str, *, user=None) -> str:
                    f'<form method="post" action="/logout" class="inline">'
                    f'<button type="submit">{e(both("portal.logout"))}</button></form>')
     return (
-        '<!doctype html><html lang="nl"><head><meta charset="utf-8">'
+        f'<!doctype html><html lang="{lang or "nl"}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f'<title>{e(title)} · {e(both("app.name"))}</title>'
         '<link rel="stylesheet" href="/static/portal.css"></head><body>'
-        f'<header><a class="brand" href="/">{e(both("app.name"))}</a><nav>{account}</nav></header>'
-        f'<main><h1>{e(title)}</h1>{body}</main></body></html>'
+        f'<a class="skip" href="#main">{e(both("portal.skip_to_content"))}</a>'
+        f'<header><a class="brand" href="/">{e(both("app.name"))}</a>'
+        f'<nav aria-label="{e(both("portal.nav.label"))}">{account}</nav>{language_switch(lang)}</header>'
+        f'<main id="main" tabindex="-1"><h1>{e(title)}</h1>{body}</main></body></html>'
     )
 
 
@@ -91,6 +109,39 @@ def login_page(*, error: str | None = None, info: str | None = None, username: s
         f'<button type="submit">{e(both("portal.login.submit"))}</button></form>'
     )
     return layout(both("portal.login.title"), body)
+
+
+def _code_form(action: str, next_path: str) -> str:
+    return (f'<form method="post" action="{action}" class="card" id="code-form">'
+            f'<input type="hidden" name="next" value="{e(next_path)}">'
+            f'<label for="code">{e(both("portal.totp.code"))}</label>'
+            '<input id="code" name="code" inputmode="numeric" pattern="[0-9 ]{6,7}" maxlength="7" '
+            'autocomplete="one-time-code" required autofocus>'
+            f'<button type="submit">{e(both("portal.totp.submit"))}</button></form>')
+
+
+def totp_page(username: str, *, next_path: str = "/", error: str | None = None) -> str:
+    body = (message_box(error) + f'<p>{e(both("portal.totp.intro", username=username))}</p>'
+            + _code_form("/login/totp", next_path))
+    return layout(both("portal.totp.title"), body)
+
+
+def qr_svg_data_uri(text: str) -> str:
+    import base64
+    import qrcode
+    import qrcode.image.svg
+    svg = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, border=2).to_string()
+    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
+
+
+def enrol_page(username: str, secret: str, uri: str, *, next_path: str = "/", error: str | None = None) -> str:
+    grouped = " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+    body = (message_box(error) + f'<p>{e(both("portal.totp.enrol_intro"))}</p>'
+            f'<figure class="card qr"><img src="{qr_svg_data_uri(uri)}" width="200" height="200" '
+            f'alt="{e(both("portal.totp.qr_alt"))}"><figcaption>{e(both("portal.totp.secret"))}: '
+            f'<code id="totp-secret">{e(grouped)}</code></figcaption></figure>'
+            f'<p>{e(both("portal.totp.enrol_once"))}</p>' + _code_form("/login/enrol", next_path))
+    return layout(both("portal.totp.enrol_title", username=username), body)
 
 
 def error_page(message: str, *, user=None, back: str | None = "/") -> str:
@@ -335,7 +386,7 @@ def _partner_form(base: str, path: str, intro_key: str, fields: str, submit_key:
 
 
 def engagement_page(snapshot: dict, engagement: dict, categories: list[str], *,
-                    error: str | None = None) -> str:
+                    error: str | None = None, user=None) -> str:
     base = f'/engagements/{e(snapshot["referral_id"])}/{e(engagement["token"])}'
     status = engagement.get("status")
     facts = (
@@ -372,7 +423,19 @@ def engagement_page(snapshot: dict, engagement: dict, categories: list[str], *,
     else:
         action = f'<p>{e(both("portal.engagement.no_more_action"))}</p>'
     return layout(both("portal.engagement.title", ref=snapshot.get("ref", "")),
-                  message_box(error) + facts + action)
+                  message_box(error) + facts + action, user=user)
+
+
+def status_page(snapshot: dict) -> str:
+    """The reporter's view: where the referral stands and since when. No names, no texts."""
+    steps = [[e(local_time(h.get("at"))), e(label("state", h.get("to_state")))]
+             for h in snapshot.get("history") or []]
+    body = (f'<p class="state" id="status-state">{e(both("portal.column.state"))}: '
+            f'<strong>{e(label("state", snapshot.get("state")))}</strong></p>'
+            f'<p>{e(both("portal.status.intro"))}</p>'
+            f'<section><h2>{e(both("portal.status.steps"))}</h2>'
+            + _table(["portal.column.when", "portal.column.state"], steps) + "</section>")
+    return layout(both("portal.status.title", ref=snapshot.get("ref", "")), body)
 
 
 def information_page(question: dict, token: str, *, error: str | None = None, answer: str = "") -> str:

@@ -20,21 +20,16 @@ from netsterk.logging import get_logger, log_context
 from netsterk.nameko_support import html_response
 from netsterk.settings import get_settings
 from netsterk.web_security import client_address
-from services.portal import pages
-from services.portal.web import LoginRequired, Refused, call_bridge, html_page, session_user
+from services.portal import access, pages
+from services.portal.web import Refused, call_bridge, html_page, session_user
 
 log = get_logger(__name__)
 
-RIGHTS_ROLES = ("coordinator",)
-AUDIT_ROLES = ("network_admin",)
+RIGHTS, AUDIT = "privacy.rights", "privacy.audit"     # actions of services/portal/access.py
 
 
-def _require(user, roles) -> object:
-    if user is None:
-        raise LoginRequired()
-    if user.role not in roles or not user.network:
-        raise Refused(403, both("portal.forbidden"))
-    return user
+def _require(user, action: str) -> object:
+    return access.require(user, action)
 
 
 def _actor(user, request, purpose: str | None = None) -> dict:
@@ -137,9 +132,9 @@ def _form(user, *, error: str | None = None, info: str | None = None, values: di
 @html_page
 def index(service, request) -> Response:
     user = session_user(service, request)
-    if user is not None and user.role in AUDIT_ROLES:
+    if access.allowed(user, AUDIT):
         return audit_page.__wrapped__(service, request)
-    user = _require(user, RIGHTS_ROLES)
+    user = _require(user, RIGHTS)
     return html_response(pages.layout(both("privacy.title"), _form(user), user=user))
 
 
@@ -151,7 +146,7 @@ def _values(request) -> dict:
 
 @html_page
 def export(service, request) -> Response:
-    user = _require(session_user(service, request), RIGHTS_ROLES)
+    user = _require(session_user(service, request), RIGHTS)
     values = _values(request)
     if not values["purpose"]:
         return html_response(pages.layout(both("privacy.title"), _form(
@@ -177,7 +172,7 @@ def export(service, request) -> Response:
 
 @html_page
 def erase(service, request) -> Response:
-    user = _require(session_user(service, request), RIGHTS_ROLES)
+    user = _require(session_user(service, request), RIGHTS)
     values = _values(request)
     error = (both("privacy.purpose_required") if not values["purpose"] else
              both("privacy.confirm_required") if not values["confirm"] else None)
@@ -201,7 +196,7 @@ def erase(service, request) -> Response:
 
 @html_page
 def audit_page(service, request) -> Response:
-    user = _require(session_user(service, request), AUDIT_ROLES)
+    user = _require(session_user(service, request), AUDIT)
     before = request.args.get("before")
     data = _intake(service, "audit_log", _actor(user, request, "audit review"), limit=200,
                    before=int(before) if before and before.isdigit() else None)

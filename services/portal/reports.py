@@ -17,7 +17,8 @@ from netsterk.logging import get_logger, log_context
 from netsterk.nameko_support import html_response
 from netsterk.settings import get_settings
 from services.portal import report_pages
-from services.portal.web import LoginRequired, Refused, html_page, session_user
+from services.portal import access
+from services.portal.web import Refused, html_page, session_user
 
 log = get_logger(__name__)
 
@@ -26,11 +27,7 @@ CHART_NAME = re.compile(r"^[a-z_]{1,40}$")
 
 
 def require_report_reader(user):
-    if user is None:
-        raise LoginRequired()
-    if user.role not in REPORT_ROLES or not user.network:
-        raise Refused(403, both("portal.forbidden"))
-    return user
+    return access.require(user, "reports.view")     # the roles: access.POLICY
 
 
 def call_reporting(service, method: str, *args):

@@ -167,6 +167,6 @@ def school_efforts_args(data: dict, token: str) -> dict:
 
 def form_data(form) -> dict:
     """A werkzeug form as a plain dict; `offer_ids` keeps every checked value."""
-    data = {key: form.get(key) for key in form.keys()}
+    data = {key: form.get(key) for key in form.keys() if key != "csrf_token"}   # the CSRF token is no action data
     data["offer_ids"] = form.getlist("offer_ids")
     return data

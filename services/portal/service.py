@@ -5,15 +5,17 @@ from __future__ import annotations
 from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy
 from netsterk.nameko_support import event_handler, rpc  # quorum-capable
-from nameko.web.handlers import http
 
 from netsterk.contracts import (
-    BRIDGE, INTAKE, PORTAL, REFERRAL_ANONYMISE, REFERRAL_ERASED, REFERRAL_STATE_CHANGED, REFERRAL_TASK_UPDATED, WORKFLOW,
+    BRIDGE, ENGAGEMENT_CHANGED, INTAKE, PORTAL, REFERRAL_ANONYMISE, REFERRAL_ERASED, REFERRAL_STATE_CHANGED,
+    REFERRAL_TASK_UPDATED, WORKFLOW,
 )
 from netsterk.db import session_scope
 from netsterk.nameko_support import Database, consume_once, health_report, http_health
 from services.portal import directory
 from services.portal import auth, intake_entry, mailbox, privacy_pages, tasks, web
+from services.portal import admin_pages, ops_pages, partner_pages
+from services.portal.security import PageLanguage, http   # CSRF, security headers, language
 from services.portal import reports as report_area
 from services.portal.models import ProcessedMessage
 
@@ -32,6 +34,7 @@ class PortalService:
     reporting = RpcProxy("reporting")
     matching = RpcProxy("matching")
     intake = RpcProxy(INTAKE)
+    language = PageLanguage()
 
     # --- RPC ---
     @rpc
@@ -43,10 +46,11 @@ class PortalService:
         return http_health(self.name, self.db)
 
     @rpc
-    def upsert_user(self, username, password, role, network, organisation_id=None, lang="nl"):
+    def upsert_user(self, username, password, role, network, organisation_id=None, lang="nl",
+                    totp_secret=None):
         with session_scope(self.db) as session:
             user, created = auth.upsert_user(session, username, password, role, network,
-                                             organisation_id, lang)
+                                             organisation_id, lang, totp_secret)
             return dict(auth.user_dict(user), created=created)
 
     # --- events ---
@@ -59,6 +63,11 @@ class PortalService:
     def on_referral_task_updated(self, body):
         consume_once(self, consumer="portal.on_referral_task_updated", body=body,
                      apply=tasks.apply_state_changed, processed_model=ProcessedMessage)
+
+    @event_handler(WORKFLOW, ENGAGEMENT_CHANGED)
+    def on_engagement_changed(self, body):
+        consume_once(self, consumer="portal.on_engagement_changed", body=body,
+                     apply=partner_pages.apply_engagement_changed, processed_model=ProcessedMessage)
 
     @event_handler(WORKFLOW, REFERRAL_ANONYMISE)
     def on_referral_anonymise(self, body):
@@ -107,6 +116,84 @@ class PortalService:
     @http("GET,POST", "/logout")
     def logout(self, request):
         return web.logout(self, request)
+
+    # --- issue 9: second factor, language, partner accounts, reporter status, admin, ops ---
+    @http("GET", "/login/totp")
+    def totp_form(self, request):
+        return web.totp_form(self, request)
+
+    @http("POST", "/login/totp")
+    def totp_submit(self, request):
+        return web.totp_submit(self, request)
+
+    @http("GET", "/login/enrol")
+    def enrol_form(self, request):
+        return web.enrol_form(self, request)
+
+    @http("POST", "/login/enrol")
+    def enrol_submit(self, request):
+        return web.enrol_submit(self, request)
+
+    @http("GET", "/language")
+    def language_switch(self, request):
+        return web.language(self, request)
+
+    @http("GET", "/partner")
+    def partner_engagements(self, request):
+        return partner_pages.engagements(self, request)
+
+    @http("GET", "/partner/referrals/<string:referral_id>")
+    def partner_engagement(self, request, referral_id):
+        return partner_pages.engagement(self, request, referral_id=referral_id)
+
+    @http("GET", "/status/<string:referral_id>/<string:token>")
+    def reporter_status(self, request, referral_id, token):
+        return partner_pages.status(self, request, referral_id=referral_id, token=token)
+
+    @http("GET", "/admin")
+    def admin_home(self, request):
+        return admin_pages.home(self, request)
+
+    @http("GET", "/admin/users")
+    def admin_users(self, request):
+        return admin_pages.users(self, request)
+
+    @http("POST", "/admin/users")
+    def admin_users_submit(self, request):
+        return admin_pages.users_submit(self, request)
+
+    @http("GET", "/admin/categories")
+    def admin_categories(self, request):
+        return admin_pages.categories(self, request)
+
+    @http("POST", "/admin/categories")
+    def admin_categories_submit(self, request):
+        return admin_pages.categories_submit(self, request)
+
+    @http("GET", "/admin/deadlines")
+    def admin_deadlines(self, request):
+        return admin_pages.deadlines(self, request)
+
+    @http("GET", "/ops")
+    def ops_home(self, request):
+        return ops_pages.health_page(self, request)
+
+    @http("GET", "/ops/queues")
+    def ops_queues(self, request):
+        return ops_pages.queues(self, request)
+
+    @http("GET", "/ops/queues/<string:queue>")
+    def ops_dead_letters(self, request, queue):
+        return ops_pages.dead_letters(self, request, queue=queue)
+
+    @http("POST", "/ops/queues/<string:queue>/replay")
+    def ops_replay(self, request, queue):
+        return ops_pages.replay(self, request, queue=queue)
+
+    @http("GET", "/ops/workflows")
+    def ops_workflows(self, request):
+        return ops_pages.workflows(self, request)
+    # --- end issue 9 ---
 
     @http("GET", "/")
     def inbox(self, request):

@@ -16,12 +16,13 @@ from werkzeug.wrappers import Response
 from sqlalchemy import or_, select
 
 from netsterk.contracts import STATES
-from netsterk.db import session_scope
+from netsterk.db import session_scope, utcnow
 from netsterk.i18n import both
 from netsterk.logging import get_logger, log_context
 from netsterk.nameko_support import html_response, json_response
 from netsterk.settings import get_settings
-from services.portal import auth, pages, schemas, tasks
+from services.portal import access, auth, pages, schemas, security, tasks
+from services.portal.access import LoginRequired, Refused  # noqa: F401  (re-exported)
 from services.portal.models import Task, User
 
 log = get_logger(__name__)
@@ -30,17 +31,8 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 STATIC_TYPES = {".css": "text/css"}
 
 
-class Refused(Exception):
-    """A request that ends in a clear message for the user, with its HTTP status."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-class LoginRequired(Exception):
-    """No (valid) session or credentials: log in first."""
+# Refused / LoginRequired live in access.py (the one policy module); imported here for the pages
+# that import them from web
 
 
 # --- who is asking -------------------------------------------------------------------------
@@ -53,25 +45,73 @@ def _load_user(service, username: str | None) -> User | None:
 
 
 def session_user(service, request) -> User | None:
-    key = get_settings().session_key
-    return _load_user(service, auth.read_session(key, request.cookies.get(auth.SESSION_COOKIE)))
+    """The signed-in user: a valid, unexpired session cookie of the user's current session epoch
+    (a logout or a new password ends every older cookie), for an active account."""
+    data = auth.read_session_data(get_settings().session_key, request.cookies.get(auth.SESSION_COOKIE))
+    user = _load_user(service, data["u"]) if data else None
+    if user is None or not user.active or data.get("e", 0) != (user.session_epoch or 0):
+        return None
+    return user
 
 
 def api_user(service, request) -> User | None:
     """HTTP Basic auth with a portal user, or the session cookie."""
     credentials = request.authorization
     if credentials is not None and credentials.type == "basic":
+        key = auth.throttle_key(credentials.username or "", request.remote_addr)
         with session_scope(service.db) as session:
-            return auth.authenticate(session, credentials.username or "", credentials.password or "")
+            if auth.locked_for(session, key):
+                raise Refused(429, both("portal.login.throttled"))
+            user = _recently_verified(session, credentials.username or "", credentials.password or "")
+            if user is None:
+                user = auth.authenticate(session, credentials.username or "", credentials.password or "")
+                if user is None:
+                    auth.record_failure(session, key)
+                else:
+                    _remember_verified(credentials.username or "", credentials.password or "", user)
+            return user
     return session_user(service, request)
 
 
-def require_coordinator(user: User | None) -> User:
-    if user is None:
-        raise LoginRequired()
-    if user.role != "coordinator" or not user.network:
-        raise Refused(403, both("portal.forbidden"))
+# An API client sends its password with every call (HTTP Basic). Checking it costs one argon2
+# verification (tens of ms of CPU, blocking the eventlet hub), so a verified pair is remembered
+# for VERIFIED_TTL seconds, as a keyed hash (never the password), together with the password hash
+# it was checked against: a new password, deactivation or a role change ends it at once.
+VERIFIED_TTL = 60.0
+_verified: dict[str, tuple[str, str, float]] = {}
+
+
+def _credential_key(username: str, password: str) -> str:
+    key = get_settings().session_key.encode()
+    return hmac.new(key, f"{username}\0{password}".encode(), "sha256").hexdigest()
+
+
+def _recently_verified(session, username: str, password: str) -> User | None:
+    import time
+
+    entry = _verified.get(_credential_key(username, password))
+    if entry is None or entry[2] < time.monotonic():
+        return None
+    user = session.get(User, entry[0])
+    if user is None or not user.active or user.password_hash != entry[1]:
+        return None
     return user
+
+
+def _remember_verified(username: str, password: str, user: User) -> None:
+    import time
+
+    if len(_verified) >= 1000:   # small and bounded: drop what has expired, else everything
+        now = time.monotonic()
+        for key in [k for k, v in _verified.items() if v[2] < now] or list(_verified):
+            _verified.pop(key, None)
+    _verified[_credential_key(username, password)] = (user.username, user.password_hash,
+                                                      time.monotonic() + VERIFIED_TTL)
+
+
+def require_coordinator(user: User | None, action: str = "referral.view") -> User:
+    """Kept for the pages that call it: the check itself is access.require."""
+    return access.require(user, action)
 
 
 def safe_next(value: str | None) -> str:
@@ -109,10 +149,7 @@ def call_bridge(service, method: str, *args):
 
 def network_snapshot(service, user: User, referral_id: str) -> dict:
     """The referral's snapshot, only when it belongs to the user's network (else 404)."""
-    snapshot = call_bridge(service, "get_referral", referral_id)
-    if not isinstance(snapshot, dict) or snapshot.get("network") != user.network:
-        raise Refused(404, both("portal.error.not_found"))
-    return snapshot
+    return access.in_network(user, call_bridge(service, "get_referral", referral_id))
 
 
 def _categories(service, snapshot: dict) -> list[str]:
@@ -182,33 +219,160 @@ def static_file(name: str) -> Response:
 
 @html_page
 def login_form(service, request) -> Response:
+    user = session_user(service, request)
+    if user is not None:
+        return redirect(safe_next(request.args.get("next")) if request.args.get("next") else access.home(user),
+                        code=303)
     return html_response(pages.login_page(next_path=safe_next(request.args.get("next"))))
 
 
-@html_page
-def login(service, request) -> Response:
-    username = (request.form.get("username") or "").strip()
-    with session_scope(service.db) as session:
-        user = auth.authenticate(session, username, request.form.get("password") or "")
-    if user is None:
-        log.info("login_failed")
-        return html_response(pages.login_page(error=both("portal.login.failed"), username=username,
-                                              next_path=safe_next(request.form.get("next"))),
-                             status=401)
-    settings = get_settings()
-    response = redirect(safe_next(request.form.get("next") or request.args.get("next")), code=303)
-    response.set_cookie(auth.SESSION_COOKIE, auth.sign_session(settings.session_key, user.username),
-                        max_age=auth.SESSION_MAX_AGE, httponly=True, samesite="Lax", path="/",
-                        secure=settings.portal_url.startswith("https://"))
+def _cookie(response: Response, name: str, value: str, max_age: int) -> None:
+    response.set_cookie(name, value, max_age=max_age, httponly=True, samesite="Lax", path="/",
+                        secure=security.secure_cookies())
+
+
+def _signed_in(user: User, next_path: str | None) -> Response:
+    """The session starts: session cookie, pending cookie gone, on to the page asked for."""
+    target = safe_next(next_path) if next_path and safe_next(next_path) != "/" else access.home(user)
+    response = redirect(target, code=303)
+    _cookie(response, auth.SESSION_COOKIE,
+            auth.sign_session(get_settings().session_key, user.username, epoch=user.session_epoch or 0),
+            auth.SESSION_MAX_AGE)
+    response.delete_cookie(auth.PENDING_COOKIE, path="/")
     with log_context(network=user.network):
         log.info("login", role=user.role)
     return response
 
 
 @html_page
+def login(service, request) -> Response:
+    """Step 1: the password. Throttled per user and address. Roles with a second factor go on
+    to the code (or, the first time, to enrolment); the others are signed in."""
+    username = (request.form.get("username") or "").strip()
+    next_path = safe_next(request.form.get("next") or request.args.get("next"))
+    key = auth.throttle_key(username, request.remote_addr)
+    with session_scope(service.db) as session:
+        if auth.locked_for(session, key):
+            log.warning("login_throttled")
+            return html_response(pages.login_page(error=both("portal.login.throttled"), username=username,
+                                                  next_path=next_path), status=429)
+        user = auth.authenticate(session, username, request.form.get("password") or "")
+        if user is None:
+            auth.record_failure(session, key)
+        elif auth.needs_second_factor(user):
+            stage = "totp" if user.totp_confirmed_at else "enrol"
+            if stage == "enrol" and not user.totp_secret:
+                user.totp_secret = auth.new_totp_secret()
+            pending = auth.sign_pending(get_settings().session_key, user.username, stage,
+                                        epoch=user.session_epoch or 0)
+        else:
+            auth.clear_failures(session, key)
+    if user is None:
+        log.info("login_failed")
+        return html_response(pages.login_page(error=both("portal.login.failed"), username=username,
+                                              next_path=next_path), status=401)
+    if not auth.needs_second_factor(user):
+        return _signed_in(user, next_path)
+    response = redirect(f"/login/{stage}?next={quote(next_path, safe='/')}", code=303)
+    _cookie(response, auth.PENDING_COOKIE, pending, auth.PENDING_MAX_AGE)
+    return response
+
+
+def _pending_user(service, request, stage: str) -> User:
+    data = auth.read_pending(get_settings().session_key, request.cookies.get(auth.PENDING_COOKIE))
+    user = _load_user(service, data["u"]) if data and data.get("s") == stage else None
+    if user is None or not user.active or data.get("e", 0) != (user.session_epoch or 0):
+        raise LoginRequired()
+    return user
+
+
+def _check_code(service, request, stage: str) -> tuple[User | None, str | None, int]:
+    """(user signed in, or None with the error and status) for the code in the form."""
+    user = _pending_user(service, request, stage)
+    key = auth.throttle_key(user.username, request.remote_addr)
+    with session_scope(service.db) as session:
+        stored = session.get(User, user.username)
+        if auth.locked_for(session, key):
+            return None, both("portal.login.throttled"), 429
+        step = auth.totp_step(stored.totp_secret or "", request.form.get("code") or "",
+                              after=stored.totp_last_step)
+        if step is None:
+            auth.record_failure(session, key)
+            log.info("second_factor_failed", stage=stage)
+            return None, both("portal.totp.failed"), 401
+        stored.totp_last_step = step
+        if stage == "enrol":
+            stored.totp_confirmed_at = utcnow()
+        auth.clear_failures(session, key)
+        return stored, None, 200
+
+
+@html_page
+def totp_form(service, request) -> Response:
+    user = _pending_user(service, request, "totp")
+    return html_response(pages.totp_page(user.username, next_path=safe_next(request.args.get("next"))))
+
+
+@html_page
+def totp_submit(service, request) -> Response:
+    next_path = safe_next(request.form.get("next"))
+    user, error, status = _check_code(service, request, "totp")
+    if user is None:
+        pending = _pending_user(service, request, "totp")
+        return html_response(pages.totp_page(pending.username, next_path=next_path, error=error), status=status)
+    return _signed_in(user, next_path)
+
+
+@html_page
+def enrol_form(service, request) -> Response:
+    """The secret and its QR code, shown only while the factor is not yet confirmed."""
+    user = _pending_user(service, request, "enrol")
+    if user.totp_confirmed_at or not user.totp_secret:
+        raise LoginRequired()
+    return html_response(pages.enrol_page(user.username, user.totp_secret,
+                                          auth.totp_uri(user.totp_secret, user.username),
+                                          next_path=safe_next(request.args.get("next"))))
+
+
+@html_page
+def enrol_submit(service, request) -> Response:
+    next_path = safe_next(request.form.get("next"))
+    user, error, status = _check_code(service, request, "enrol")
+    if user is None:
+        pending = _pending_user(service, request, "enrol")
+        return html_response(pages.enrol_page(pending.username, pending.totp_secret,
+                                              auth.totp_uri(pending.totp_secret, pending.username),
+                                              next_path=next_path, error=error), status=status)
+    log.info("second_factor_enrolled", role=user.role)
+    return _signed_in(user, next_path)
+
+
+@html_page
 def logout(service, request) -> Response:
+    """Ends this session and every other one of the user (the session epoch moves on)."""
+    user = session_user(service, request)
+    if user is not None and request.method == "POST":
+        with session_scope(service.db) as session:
+            stored = session.get(User, user.username)
+            stored.session_epoch = (stored.session_epoch or 0) + 1
     response = html_response(pages.login_page(info=both("portal.logged_out")))
     response.delete_cookie(auth.SESSION_COOKIE, path="/")
+    response.delete_cookie(auth.PENDING_COOKIE, path="/")
+    return response
+
+
+@html_page
+def language(service, request) -> Response:
+    """`/language?lang=nl|en|both&next=/path`: remembered in a cookie for a year."""
+    lang = request.args.get("lang") or request.form.get("lang")
+    response = redirect(safe_next(request.args.get("next") or request.form.get("next")), code=303)
+    if lang in security.LANG_CHOICES:
+        response.set_cookie(security.LANG_COOKIE, lang, max_age=365 * 24 * 3600, httponly=True,
+                            samesite="Lax", path="/", secure=security.secure_cookies())
+    user = session_user(service, request)
+    if user is not None and lang in ("nl", "en"):
+        with session_scope(service.db) as session:
+            session.get(User, user.username).lang = lang
     return response
 
 
@@ -237,14 +401,17 @@ def _inbox_rows(service, filters: dict) -> list[dict]:
 
 @html_page
 def inbox(service, request) -> Response:
-    user = require_coordinator(session_user(service, request))
+    user = session_user(service, request)
+    if user is not None and not access.allowed(user, "inbox.view"):
+        return redirect(access.home(user), code=303)      # each role has its own start page
+    user = access.require(user, "inbox.view")
     filters = inbox_filters(user, request.args)
     return html_response(pages.inbox_page(user, _inbox_rows(service, filters), filters))
 
 
 @html_page
 def referral_detail(service, request, referral_id: str) -> Response:
-    user = require_coordinator(session_user(service, request))
+    user = access.require(session_user(service, request), "referral.view")
     snapshot = network_snapshot(service, user, referral_id)
     privacy_pages.audit_access(service, user, request, snapshot)          # issue 10: audited read
     with log_context(network=user.network, referral_ref=snapshot.get("ref")):
@@ -268,7 +435,7 @@ def resolve_target(service, user: User, args: dict) -> dict:
 
 @html_page
 def referral_action(service, request, referral_id: str, action: str) -> Response:
-    user = require_coordinator(session_user(service, request))
+    user = access.require(session_user(service, request), "referral.act")
     snapshot = network_snapshot(service, user, referral_id)
     values = schemas.form_data(request.form)
     try:
@@ -414,13 +581,13 @@ def information_answer(service, request, referral_id: str, token: str) -> Respon
 
 @api
 def api_tasks(service, request) -> Response:
-    user = require_coordinator(api_user(service, request))
+    user = access.require(api_user(service, request), "inbox.view")
     return json_response(_inbox_rows(service, inbox_filters(user, request.args)))
 
 
 @api
 def api_referral(service, request, referral_id: str) -> Response:
-    user = require_coordinator(api_user(service, request))
+    user = access.require(api_user(service, request), "referral.view")
     snapshot = network_snapshot(service, user, referral_id)
     privacy_pages.audit_access(service, user, request, snapshot, purpose="referral API")  # issue 10
     return json_response(snapshot)
@@ -428,7 +595,7 @@ def api_referral(service, request, referral_id: str) -> Response:
 
 @api
 def api_action(service, request, referral_id: str, action: str) -> Response:
-    user = require_coordinator(api_user(service, request))
+    user = access.require(api_user(service, request), "referral.act")
     try:
         data = json.loads(request.get_data(as_text=True) or "{}")
     except ValueError:

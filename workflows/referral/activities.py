@@ -21,6 +21,7 @@ from netsterk.contracts import MATCHING, NOTIFICATIONS, REFERRAL_STATE_CHANGED, 
 from netsterk.envelope import make_envelope
 from netsterk.logging import get_logger, log_context
 from netsterk.settings import get_settings
+from netsterk.status_link import status_path
 from workflows.referral.shared import EmailRequest, StateChange, WorkflowEvent
 
 log = get_logger(__name__)
@@ -95,6 +96,9 @@ class ReferralActivities:
         context = dict(request.context)
         if request.link_field and request.link_path:
             context[request.link_field] = self.portal_url + request.link_path
+        if request.template.startswith("reporter_") and request.workflow_id.startswith("referral-"):
+            # the reporter follows the referral through a signed status link, without an account
+            context["status_url"] = self.portal_url + status_path(request.workflow_id.removeprefix("referral-"))
         to = request.to or self.coordinator_email
         if not to:
             raise ApplicationError(f"no address for e-mail {request.purpose}",

@@ -14,8 +14,10 @@ from netsterk.settings import SHARED_DIR
 from netsterk_ops import demo
 from services.matching.service import MatchingService
 from services.portal.service import PortalService
+from services.portal.testing import PortalClient
 
 PASSWORD = "wachtwoord-123"
+SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 USERS = [("admin.mechelen", "network_admin", "mechelen", None),
          ("arktos.staff", "partner_staff", "mechelen", "arktos"),
          ("coord.mechelen", "coordinator", "mechelen", None)]
@@ -29,15 +31,15 @@ def site(run_service, settings_env):
         settings_env.amqp_uri, service, method, *a, timeout=20, **kw)
     call("matching", "import_directory", "mechelen", demo.ORGANISATIONS)
     for username, role, network, org in USERS:
-        call("portal", "upsert_user", username, PASSWORD, role, network, organisation_id=org)
+        call("portal", "upsert_user", username, PASSWORD, role, network, organisation_id=org, totp_secret=SECRET)
     return f"http://{container.config['WEB_SERVER_ADDRESS']}", call
 
 
 def login(url: str, username: str) -> requests.Session:
-    session = requests.Session()
-    response = session.post(f"{url}/login", data={"username": username, "password": PASSWORD, "next": "/directory"},
-                            timeout=10)
-    assert response.status_code == 200, response.text
+    session = PortalClient(url)
+    response = session.login(username, PASSWORD, SECRET, next_path="/directory")
+    assert response.status_code == 303, (response.status_code, response.request.url, response.headers, response.text)
+    session.get(url + response.headers["Location"])
     return session
 
 

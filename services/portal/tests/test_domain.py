@@ -9,8 +9,10 @@ from datetime import datetime, timezone
 
 from netsterk.db import make_engine, session_scope
 from netsterk.envelope import make_envelope
-from services.portal import auth, schemas, tasks
-from services.portal.models import Base, Task
+import base64
+
+from services.portal import access, auth, schemas, tasks
+from services.portal.models import ROLES, Base, Task, User
 
 KEY = "test-session-key"
 
@@ -27,7 +29,7 @@ def db(tmp_path):
 
 def test_password_hash_is_salted_and_verifies():
     first, second = auth.hash_password("geheim-123"), auth.hash_password("geheim-123")
-    assert first != second and first.startswith("scrypt$")
+    assert first != second and first.startswith("$argon2id$")
     assert "geheim" not in first
     assert auth.verify_password("geheim-123", first)
     assert auth.verify_password("geheim-123", second)
@@ -38,6 +40,104 @@ def test_verify_password_refuses_malformed_hashes():
     assert not auth.verify_password("x", "")
     assert not auth.verify_password("x", "md5$abc")
     assert not auth.verify_password("x", "scrypt$a$b$c$d$e")
+    assert not auth.verify_password("x", "$argon2id$v=19$garbage")
+
+
+def test_an_old_scrypt_hash_still_works_and_is_upgraded_to_argon2_on_login(db):
+    with session_scope(db) as session:
+        auth.upsert_user(session, "oud", "wachtwoord1", "analyst", "mechelen")
+        session.get(User, "oud").password_hash = auth._scrypt_hash("wachtwoord1")
+    with session_scope(db) as session:
+        assert session.get(User, "oud").password_hash.startswith("scrypt$")
+        assert auth.authenticate(session, "oud", "fout-wachtwoord") is None
+        assert session.get(User, "oud").password_hash.startswith("scrypt$")    # no upgrade on a miss
+        assert auth.authenticate(session, "oud", "wachtwoord1").username == "oud"
+    with session_scope(db) as session:
+        upgraded = session.get(User, "oud").password_hash
+    assert upgraded.startswith("$argon2id$") and not auth.needs_rehash(upgraded)
+    with session_scope(db) as session:
+        assert auth.authenticate(session, "oud", "wachtwoord1") is not None
+
+
+# --- second factor (RFC 6238) ---------------------------------------------------------------
+
+def test_totp_matches_the_rfc_6238_vectors_and_a_code_works_once():
+    # RFC 6238 appendix B, SHA-1 secret "12345678901234567890", 8 digits
+    secret = base64.b32encode(b"12345678901234567890").decode()
+    assert auth.hotp(secret, 59 // 30, digits=8) == "94287082"
+    assert auth.hotp(secret, 1111111109 // 30, digits=8) == "07081804"
+    assert auth.hotp(secret, 20000000000 // 30, digits=8) == "65353130"
+    now = 1_800_000_000.0
+    code = auth.totp(secret, now=now)
+    step = auth.totp_step(secret, code, now=now)
+    assert step == int(now // 30)
+    assert auth.totp_step(secret, code, now=now + 30) == step          # one step of drift is fine
+    assert auth.totp_step(secret, code, now=now + 90) is None          # older is not
+    assert auth.totp_step(secret, code, now=now, after=step) is None   # used once: refused
+    assert auth.totp_step(secret, "12345", now=now) is None and auth.totp_step(secret, "abcdef", now=now) is None
+    assert auth.totp_uri(secret, "coord x").startswith("otpauth://totp/Netsterk%3Acoord%20x?secret=")
+
+
+def test_roles_with_a_second_factor():
+    assert {r for r in ROLES if auth.needs_second_factor(User(role=r))} == \
+        {"coordinator", "partner_staff", "network_admin", "ops"}
+
+
+def test_upsert_user_sets_a_confirmed_second_factor_and_refuses_a_bad_one(db):
+    with session_scope(db) as session:
+        user, _ = auth.upsert_user(session, "c", "wachtwoord1", "coordinator", "m", totp_secret="JBSWY3DPEHPK3PXP")
+        assert user.totp_confirmed_at is not None
+        with pytest.raises(auth.UserError, match="totp_secret"):
+            auth.upsert_user(session, "c", "wachtwoord1", "coordinator", "m", totp_secret="not base32!")
+
+
+def test_pending_cookie_is_never_a_session():
+    pending = auth.sign_pending(KEY, "coord", "totp")
+    assert auth.read_session(KEY, pending) is None
+    assert auth.read_pending(KEY, pending)["s"] == "totp"
+    assert auth.read_pending(KEY, auth.sign_session(KEY, "coord")) is None
+
+
+# --- throttling ------------------------------------------------------------------------------
+
+def test_failed_logins_lock_one_user_and_address_only(db):
+    key, other = auth.throttle_key("coord", "10.0.0.1"), auth.throttle_key("coord", "10.0.0.2")
+    with session_scope(db) as session:
+        for _ in range(auth.MAX_FAILURES - 1):
+            assert auth.record_failure(session, key) == 0
+        assert auth.locked_for(session, key) == 0
+        assert auth.record_failure(session, key) > 0
+        assert auth.locked_for(session, key) > 800
+        assert auth.locked_for(session, other) == 0
+        auth.clear_failures(session, key)
+        assert auth.locked_for(session, key) == 0
+
+
+# --- one access policy -----------------------------------------------------------------------
+
+def test_access_policy_role_by_action_and_scopes():
+    coordinator = User(username="c", role="coordinator", network="mechelen", active=True)
+    analyst = User(username="a", role="analyst", network="mechelen", active=True)
+    partner = User(username="p", role="partner_staff", network="mechelen", organisation_id="arktos", active=True)
+    assert access.require(coordinator, "referral.view") is coordinator
+    with pytest.raises(access.Refused) as refused:
+        access.require(analyst, "referral.view")
+    assert refused.value.status == 403
+    with pytest.raises(access.LoginRequired):
+        access.require(None, "reports.view")
+    assert not access.allowed(User(role="coordinator", network="mechelen", active=False), "referral.view")
+    with pytest.raises(KeyError):
+        access.allowed(coordinator, "referral.fly")
+    snapshot = {"network": "mechelen", "engagements": [
+        {"organisation_id": "profo", "token": "t1"}, {"organisation_id": "arktos", "token": "t2"}]}
+    assert access.own_engagement(partner, snapshot)["token"] == "t2"
+    for other in ({"network": "kiel", "engagements": snapshot["engagements"]},
+                  {"network": "mechelen", "engagements": [{"organisation_id": "profo", "token": "t1"}]}):
+        with pytest.raises(access.Refused) as refused:
+            access.own_engagement(partner, other)
+        assert refused.value.status == 404
+    with pytest.raises(access.Refused):
+        access.in_network(coordinator, {"network": "kiel"})
 
 
 # --- session cookie ------------------------------------------------------------------------

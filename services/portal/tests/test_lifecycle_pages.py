@@ -12,6 +12,7 @@ from netsterk import amqp
 from netsterk.contracts import REFERRAL_ANONYMISE, REFERRAL_TASK_UPDATED, WORKFLOW
 from netsterk.envelope import make_envelope
 from netsterk.testing import wait_until
+from services.portal.testing import anonymous_post
 from services.portal.tests.test_service import (  # noqa: F401  (fixtures)
     CALLS, PASSWORD, QUESTIONS, REFERRALS, bridge, login, portal, publish_state,
 )
@@ -105,10 +106,10 @@ def test_action_forms_carry_a_command_id_and_a_double_submit_acts_once(portal, b
     # the JSON API takes the command id in the body or as Idempotency-Key
     url = f"{portal}/api/v1/referrals/r-m1/actions/ask_information"
     for _ in range(2):
-        answer = requests.post(url, json={"args": {"question": "Welke klas?"}, "command_id": "api-1"},
+        answer = anonymous_post(url, json={"args": {"question": "Welke klas?"}, "command_id": "api-1"},
                                auth=AUTH, timeout=10)
         assert answer.status_code == 200
-    answer = requests.post(url, json={"question": "Welke klas?"}, headers={"Idempotency-Key": "api-1"},
+    answer = anonymous_post(url, json={"question": "Welke klas?"}, headers={"Idempotency-Key": "api-1"},
                            auth=AUTH, timeout=10)
     assert answer.status_code == 200
     assert [c[1] for c in CALLS].count("ask_information") == 1
@@ -123,7 +124,7 @@ def test_partner_declines_with_a_code_asks_help_and_reports_the_end(portal, brid
          "status": "proposed"},
         {"token": token_b, "offer_id": "offer-b", "offer_name": "Huiswerk", "organisation_name": "De Brug",
          "status": "accepted"}]
-    declined = requests.post(f"{portal}/engagements/r-m1/{token_a}/respond",
+    declined = anonymous_post(f"{portal}/engagements/r-m1/{token_a}/respond",
                              data={"accept": "0", "reason": "family_unreachable", "note": ""}, timeout=10)
     assert declined.status_code == 200 and "u hebt de vraag geweigerd" in declined.text
     assert CALLS[-1] == ("r-m1", "partner_respond", {"token": token_a, "accept": False, "by": "Arktos",
@@ -131,13 +132,13 @@ def test_partner_declines_with_a_code_asks_help_and_reports_the_end(portal, brid
     referral["allowed_actions"] = ["submit_feedback", "ask_help", "report_end"]
     page = requests.get(f"{portal}/engagements/r-m1/{token_b}", timeout=10).text
     assert 'id="partner-feedback"' in page and 'id="partner-help"' in page and 'id="partner-end"' in page
-    helped = requests.post(f"{portal}/engagements/r-m1/{token_b}/help", data={"text": "Gezin weigert."}, timeout=10)
+    helped = anonymous_post(f"{portal}/engagements/r-m1/{token_b}/help", data={"text": "Gezin weigert."}, timeout=10)
     assert helped.status_code == 200 and "het meldpunt neemt contact op" in helped.text
     assert CALLS[-1] == ("r-m1", "ask_help", {"token": token_b, "by": "De Brug", "text": "Gezin weigert."})
-    bad_end = requests.post(f"{portal}/engagements/r-m1/{token_b}/end", data={"outcome": "done", "text": "x"},
+    bad_end = anonymous_post(f"{portal}/engagements/r-m1/{token_b}/end", data={"outcome": "done", "text": "x"},
                             timeout=10)
     assert bad_end.status_code == 422
-    ended = requests.post(f"{portal}/engagements/r-m1/{token_b}/end",
+    ended = anonymous_post(f"{portal}/engagements/r-m1/{token_b}/end",
                           data={"outcome": "partly_reached", "text": "Huiswerkklas loopt af."}, timeout=10)
     assert ended.status_code == 200 and "einde van uw begeleiding is bewaard" in ended.text
     assert CALLS[-1][1:] == ("report_end", {"token": token_b, "by": "De Brug", "outcome": "partly_reached",
@@ -151,10 +152,10 @@ def test_reporter_answers_through_the_link(portal, bridge):
     page = requests.get(url, timeout=10)
     assert page.status_code == 200 and "Welke klas zit Sam?" in page.text and "MCH-2026-0001" in page.text
     assert requests.get(f"{portal}/information/r-m1/guessed", timeout=10).status_code == 404
-    empty = requests.post(url, data={"answer": " "}, timeout=10)
+    empty = anonymous_post(url, data={"answer": " "}, timeout=10)
     assert empty.status_code == 422 and "verplicht" in empty.text
     REFERRALS["r-m1"]["allowed_actions"] = ["answer_information"]
-    answered = requests.post(url, data={"answer": "4B", "command_id": "a-1"}, timeout=10)
+    answered = anonymous_post(url, data={"answer": "4B", "command_id": "a-1"}, timeout=10)
     assert answered.status_code == 200 and "uw antwoord is bewaard" in answered.text
     assert CALLS[-1] == ("r-m1", "answer_information", {"token": "q-token-0123456789", "by": "reporter",
                                                         "answer": "4B", "channel": "link"})
@@ -183,7 +184,7 @@ def test_the_school_confirms_its_efforts_through_its_link(portal, bridge):
     assert page.status_code == 200 and "MCH-2026-0001" in page.text and 'name="summary"' in page.text
     assert requests.get(f"{portal}/school-efforts/r-m1/guessed", timeout=10).status_code == 404
     REFERRALS["r-m1"]["allowed_actions"] = ["confirm_school_efforts"]
-    done = requests.post(url, data={"summary": "Drie telefoons, een brief op 4/11.", "command_id": "s-1"}, timeout=10)
+    done = anonymous_post(url, data={"summary": "Drie telefoons, een brief op 4/11.", "command_id": "s-1"}, timeout=10)
     assert done.status_code == 200 and "gaat verder met de melding" in done.text
     assert CALLS[-1] == ("r-m1", "confirm_school_efforts", {"token": "s-token-0123456789", "by": "school",
                                                             "summary": "Drie telefoons, een brief op 4/11."})

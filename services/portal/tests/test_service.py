@@ -16,8 +16,10 @@ from netsterk.envelope import make_envelope
 from netsterk.settings import get_settings
 from netsterk.testing import wait_until
 from services.portal.service import PortalService
+from services.portal.testing import PortalClient, anonymous_post, fresh_code
 
 PASSWORD = "wachtwoord-123"
+SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"   # the test users' second factor (TOTP)
 
 
 class InvalidAction(Exception):
@@ -150,7 +152,8 @@ def portal(run_service, settings_env):
                                          ("coord.kiel", "coordinator", "kiel", None),
                                          ("analist", "analyst", "mechelen", None)]:
         result = amqp.rpc_call(settings_env.amqp_uri, "portal", "upsert_user", username, PASSWORD,
-                               role, network, organisation_id=org, timeout=20)
+                               role, network, organisation_id=org, timeout=20,
+                               totp_secret=SECRET if role != "analyst" else None)
         assert result["username"] == username
     return url
 
@@ -173,10 +176,9 @@ def login(portal):
     sessions = []
 
     def log_in(username="coord.mechelen", password=PASSWORD):
-        session = requests.Session()
+        session = PortalClient(portal)
         sessions.append(session)
-        response = session.post(f"{portal}/login", data={"username": username, "password": password},
-                                allow_redirects=False, timeout=20)
+        response = session.login(username, password, SECRET)
         assert response.status_code == 303, response.text
         return session
 
@@ -214,7 +216,7 @@ def test_login_inbox_shows_only_own_network_and_logout(portal, bridge, settings_
 
     anonymous = requests.get(f"{portal}/", allow_redirects=False, timeout=10)
     assert anonymous.status_code == 303 and anonymous.headers["Location"].startswith("/login")
-    wrong = requests.post(f"{portal}/login", data={"username": "coord.mechelen", "password": "nee"},
+    wrong = anonymous_post(f"{portal}/login", data={"username": "coord.mechelen", "password": "nee"},
                           timeout=10)
     assert wrong.status_code == 401 and "Onbekende gebruiker of fout wachtwoord" in wrong.text
 
@@ -237,7 +239,9 @@ def test_login_inbox_shows_only_own_network_and_logout(portal, bridge, settings_
 
 def test_roles_and_networks_are_kept_apart(portal, bridge, login):
     analyst = login("analist")
-    assert analyst.get(f"{portal}/", timeout=10).status_code == 403
+    start = analyst.get(f"{portal}/", allow_redirects=False, timeout=10)
+    assert start.status_code == 303 and start.headers["Location"] == "/reports"   # the analyst's start page
+    assert analyst.get(f"{portal}/referrals/r-m1", timeout=10).status_code == 403
     assert requests.get(f"{portal}/api/v1/tasks", auth=("analist", PASSWORD), timeout=10).status_code == 403
 
     session = login()
@@ -285,25 +289,25 @@ def test_detail_and_actions_through_the_bridge(portal, bridge, login):
 def test_json_api(portal, bridge):
     auth = ("coord.mechelen", PASSWORD)
     url = f"{portal}/api/v1/referrals/r-m1"
-    unauthenticated = requests.post(f"{url}/actions/triage", json={"decision": "accept"}, timeout=10)
+    unauthenticated = anonymous_post(f"{url}/actions/triage", json={"decision": "accept"}, timeout=10)
     assert unauthenticated.status_code == 401 and "Basic" in unauthenticated.headers["WWW-Authenticate"]
     assert requests.get(url, auth=("coord.mechelen", "fout"), timeout=10).status_code == 401
 
     assert requests.get(url, auth=auth, timeout=10).json()["state"] == "triage"
     REFERRALS["r-m1"]["allowed_actions"] = ["triage"]
-    refused = requests.post(f"{url}/actions/close", json={"re_engaged": "no", "what_was_done": "geen"},
+    refused = anonymous_post(f"{url}/actions/close", json={"re_engaged": "no", "what_was_done": "geen"},
                             auth=auth, timeout=10)
     assert refused.status_code == 422 and refused.json() == {"error": "close is not allowed in state triage"}
-    invalid = requests.post(f"{url}/actions/triage", json={"decision": "maybe"}, auth=auth, timeout=10)
+    invalid = anonymous_post(f"{url}/actions/triage", json={"decision": "maybe"}, auth=auth, timeout=10)
     assert invalid.status_code == 422 and invalid.json()["field"] == "decision"
-    garbage = requests.post(f"{url}/actions/triage", data="{not json", auth=auth, timeout=10)
+    garbage = anonymous_post(f"{url}/actions/triage", data="{not json", auth=auth, timeout=10)
     assert garbage.status_code == 422
-    unknown = requests.post(f"{url}/actions/fly", json={}, auth=auth, timeout=10)
+    unknown = anonymous_post(f"{url}/actions/fly", json={}, auth=auth, timeout=10)
     assert unknown.status_code == 422 and "fly" in unknown.json()["error"]
 
-    ok = requests.post(f"{url}/actions/triage", json={"decision": "accept"}, auth=auth, timeout=10)
+    ok = anonymous_post(f"{url}/actions/triage", json={"decision": "accept"}, auth=auth, timeout=10)
     assert ok.status_code == 200 and ok.json() == {"result": {"state": "matching"}}
-    ok = requests.post(f"{url}/actions/choose_partner", json={"offer_ids": ["offer-a"]}, auth=auth, timeout=10)
+    ok = anonymous_post(f"{url}/actions/choose_partner", json={"offer_ids": ["offer-a"]}, auth=auth, timeout=10)
     assert ok.json() == {"result": {"state": "awaiting_partner"}}
     missing = requests.get(f"{portal}/api/v1/referrals/nope", auth=auth, timeout=10)
     assert missing.status_code == 404 and "error" in missing.json()
@@ -325,24 +329,24 @@ def test_partner_accepts_and_gives_feedback(portal, bridge):
     assert "Spijbelen / Truancy" in page.text
     assert 'name="accept" value="1"' in page.text
 
-    declined_without_reason = requests.post(f"{page_url}/respond", data={"accept": "0"}, timeout=10)
+    declined_without_reason = anonymous_post(f"{page_url}/respond", data={"accept": "0"}, timeout=10)
     assert declined_without_reason.status_code == 422 and "Kies een van: no_capacity" in declined_without_reason.text
-    other_without_note = requests.post(f"{page_url}/respond", data={"accept": "0", "reason": "other"}, timeout=10)
+    other_without_note = anonymous_post(f"{page_url}/respond", data={"accept": "0", "reason": "other"}, timeout=10)
     assert other_without_note.status_code == 422 and "verplicht" in other_without_note.text
     assert '<option value="family_unreachable">Gezin onbereikbaar / Family unreachable</option>' in page.text
 
-    accepted = requests.post(f"{page_url}/respond", data={"accept": "1"}, timeout=10)
+    accepted = anonymous_post(f"{page_url}/respond", data={"accept": "1"}, timeout=10)
     assert accepted.status_code == 200 and "u hebt de vraag aanvaard" in accepted.text
     assert CALLS[-1] == ("r-m1", "partner_respond", {"token": token, "accept": True, "by": "Arktos",
                                                      "reason": ""})
     assert len(CALLS) == 1
-    again = requests.post(f"{page_url}/respond", data={"accept": "1"}, timeout=10)
+    again = anonymous_post(f"{page_url}/respond", data={"accept": "1"}, timeout=10)
     assert again.status_code == 422 and "partner_respond is not allowed in state in_progress" in again.text
 
     form = requests.get(page_url, timeout=10)
     assert 'action="/engagements/r-m1/' in form.text and "/feedback" in form.text
     assert "Aanvaard / Accepted" in form.text
-    sent = requests.post(f"{page_url}/feedback", data={"text": "Eerste gesprek met het gezin gepland."},
+    sent = anonymous_post(f"{page_url}/feedback", data={"text": "Eerste gesprek met het gezin gepland."},
                          timeout=10)
     assert sent.status_code == 200 and "terugkoppeling is bewaard" in sent.text
     assert referral["feedback"][-1]["text"] == "Eerste gesprek met het gezin gepland."
@@ -379,11 +383,69 @@ def test_login_returns_to_the_page_asked_for_and_only_on_this_site(portal, bridg
     assert asked.status_code == 303 and asked.headers["Location"].endswith("/login?next=/referrals/r-m1")
     form = requests.get(f"{portal}/login?next=/referrals/r-m1", timeout=10)
     assert '<input type="hidden" name="next" value="/referrals/r-m1">' in form.text
-    with requests.Session() as session:
-        back = session.post(f"{portal}/login", data={"username": "coord.mechelen", "password": PASSWORD,
-                                                     "next": "/referrals/r-m1"}, allow_redirects=False, timeout=10)
+    with PortalClient(portal) as session:
+        back = session.login("coord.mechelen", PASSWORD, SECRET, next_path="/referrals/r-m1")
         assert back.headers["Location"] == "/referrals/r-m1"
-        elsewhere = session.post(f"{portal}/login", data={"username": "coord.mechelen", "password": PASSWORD,
-                                                          "next": "//evil.example/x"},
-                                 allow_redirects=False, timeout=10)
+        elsewhere = session.login("coord.mechelen", PASSWORD, SECRET, next_path="//evil.example/x")
         assert elsewhere.headers["Location"] == "/"
+
+
+def test_every_post_needs_the_csrf_token_and_every_response_has_security_headers(portal, bridge, login):
+    session = login()
+    page = session.get(f"{portal}/referrals/r-m1", timeout=10)
+    headers = page.headers
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert headers["X-Content-Type-Options"] == "nosniff" and headers["X-Frame-Options"] == "DENY"
+    assert headers["Referrer-Policy"] == "no-referrer"
+    # every post form of the page got the hidden token, added by the response layer
+    assert page.text.count('<form method="post"') == page.text.count('name="csrf_token"') > 1
+    cookies = {c.name: c for c in session.cookies}
+    assert cookies["netsterk_session"].has_nonstandard_attr("HttpOnly")
+    assert cookies["netsterk_csrf"].has_nonstandard_attr("HttpOnly")
+    # a forged form (another site: the browser sends the cookies, but not the token)
+    forged = requests.post(f"{portal}/referrals/r-m1/actions/triage", data={"decision": "accept"},
+                           cookies=session.cookies, timeout=10)
+    assert forged.status_code == 403 and "niet van deze site" in forged.text
+    wrong = requests.post(f"{portal}/referrals/r-m1/actions/triage", data={"decision": "accept", "csrf_token": "x"},
+                          cookies=session.cookies, timeout=10)
+    assert wrong.status_code == 403
+    assert CALLS == []
+    # the API with HTTP Basic needs no token; with the session cookie it does
+    assert requests.post(f"{portal}/api/v1/referrals/r-m1/actions/fly", json={}, auth=("coord.mechelen", PASSWORD),
+                         timeout=10).status_code == 422
+    assert requests.post(f"{portal}/api/v1/referrals/r-m1/actions/fly", json={}, cookies=session.cookies,
+                         timeout=10).status_code == 403
+    assert requests.get(f"{portal}/health", timeout=10).headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_second_factor_enrolment_throttling_and_session_end(portal, bridge, settings_env):
+    amqp.rpc_call(settings_env.amqp_uri, "portal", "upsert_user", "nieuw", PASSWORD, "coordinator", "mechelen",
+                  timeout=20)
+    with PortalClient(portal) as client:
+        first = client.post(f"{portal}/login", data={"username": "nieuw", "password": PASSWORD},
+                            allow_redirects=False)
+        assert first.headers["Location"].startswith("/login/enrol")
+        assert client.get(f"{portal}/", allow_redirects=False).status_code == 303      # no session yet
+        enrol = client.get(f"{portal}{first.headers['Location']}")
+        secret = re.search(r'<code id="totp-secret">([A-Z2-7 ]+)</code>', enrol.text).group(1).replace(" ", "")
+        assert 'src="data:image/svg+xml;base64,' in enrol.text
+        bad = client.post(f"{portal}/login/enrol", data={"code": "000000"}, allow_redirects=False)
+        assert bad.status_code == 401 and "klopt niet" in bad.text
+        done = client.post(f"{portal}/login/enrol", data={"code": fresh_code(secret)}, allow_redirects=False)
+        assert done.status_code == 303 and done.headers["Location"] == "/"
+        assert client.get(f"{portal}/", allow_redirects=False).status_code == 200
+        # the secret is shown once: the next sign-in asks for a code, never shows the key again
+        again = client.post(f"{portal}/login", data={"username": "nieuw", "password": PASSWORD},
+                            allow_redirects=False)
+        assert again.headers["Location"].startswith("/login/totp")
+        assert client.get(f"{portal}/login/enrol", allow_redirects=False).status_code == 303
+        # logging out ends the session everywhere: an old cookie copied before does not work
+        old = client.cookies.get("netsterk_session")
+        client.post(f"{portal}/logout")
+        assert requests.get(f"{portal}/", cookies={"netsterk_session": old}, allow_redirects=False,
+                            timeout=10).status_code == 303
+    with PortalClient(portal) as client:      # throttled after 5 misses: even the right password waits
+        for _ in range(5):
+            assert client.post(f"{portal}/login", data={"username": "nieuw", "password": "fout-fout"}).status_code == 401
+        locked = client.post(f"{portal}/login", data={"username": "nieuw", "password": PASSWORD})
+        assert locked.status_code == 429 and "Te veel mislukte pogingen" in locked.text

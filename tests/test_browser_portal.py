@@ -1,0 +1,271 @@
+"""The portal's roles in a real browser (Debian's Chromium driven by Playwright) against the real
+stack (one shared stack: tests/conftest.py live_stack): the coordinator signs in with TOTP,
+triages and picks a partner; the partner (signed in, second factor) sees only its own
+organisation's engagements, accepts and gives feedback; a partner of another organisation gets
+404; the reporter opens the status link; an analyst cannot open a referral; ops sees a stopped
+service as down, and the queues and workflows pages. The main pages are kept as screenshots
+(docs/screenshots when NETSTERK_SCREENSHOTS is set: `make screenshots`)."""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+import requests
+from playwright.sync_api import sync_playwright
+
+from netsterk import amqp
+from netsterk.contracts import REFERRAL_STATE_CHANGED, WORKFLOW
+from netsterk.envelope import make_envelope
+from netsterk.status_link import status_path
+from netsterk.testing import wait_until
+from netsterk_ops.health import check_rpc
+from services.portal.testing import browser_login
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update"]
+SHOTS = os.environ.get("NETSTERK_SCREENSHOTS")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield browser
+        browser.close()
+
+
+def shot(page, name: str, tmp_path: Path) -> None:
+    folder = Path(SHOTS) if SHOTS else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+def new_page(browser, *, phone: bool = False, lang: str | None = None):
+    context = browser.new_context(**({"viewport": {"width": 390, "height": 844}, "is_mobile": True,
+                                      "device_scale_factor": 1} if phone else
+                                     {"viewport": {"width": 1280, "height": 900}}))
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    return page
+
+
+def referral(index: int) -> dict:
+    return {
+        "network": "mechelen", "reporter_name": "Lies Wouters",
+        "reporter_organisation": "Sint-Romboutscollege", "reporter_role": "zorgcoördinator",
+        "reporter_email": f"portal{index}@school.example.org", "reporter_is_school": True,
+        "first_name": "Noor", "last_name": f"Portaaltest{index}",
+        "birth_date": "2011-04-12", "school_level": "secondary",
+        "postcode": "2800", "languages": ["nl"], "categories": ["truancy"],
+        "description": "Komt sinds weken niet meer naar de les.",
+        "school_efforts": "Twee telefoons en een brief naar de ouders.",
+        "school_efforts_when": "3/11 en 5/11", "school_efforts_result": "Geen contact",
+        "consent": "parents",
+    }
+
+
+def test_coordinator_partner_reporter_and_analyst_in_the_browser(live_stack, browser, tmp_path):
+    settings, _stack = live_stack
+    url = settings.portal_url
+    stored = requests.post(f"{settings.intake_url}/api/v1/referrals", json=referral(1), timeout=60)
+    assert stored.status_code == 201, stored.text
+    ref, referral_id = stored.json()["ref"], stored.json()["id"]
+
+    # the coordinator: password, then the TOTP code; the inbox; triage; pick Arktos
+    coordinator = new_page(browser)
+    coordinator.goto(f"{url}/")
+    assert "/login" in coordinator.url
+    shot(coordinator, "login", tmp_path)
+    coordinator.fill("input[name=username]", "coordinator")
+    coordinator.fill("input[name=password]", "netsterk-demo")
+    coordinator.click("form[action='/login'] button[type=submit]")
+    coordinator.wait_for_url(re.compile(r".*/login/totp.*"))
+    assert coordinator.locator("label[for=code]").count() == 1          # the code field has its label
+    shot(coordinator, "login-totp", tmp_path)
+    assert coordinator.context.cookies()[0]["httpOnly"]
+    browser_login(coordinator, url, "coordinator", path="/")
+    row = coordinator.locator("tr", has_text=ref)
+    wait_until(lambda: (coordinator.reload(), row.count() and "Triage" in row.first.inner_text())[1],
+               timeout=90, what="the referral in triage in the inbox")
+    shot(coordinator, "inbox", tmp_path)
+    row.first.locator("a").click()
+    coordinator.locator("#action-triage button[type=submit]").click()
+    wait_until(lambda: (coordinator.reload(), coordinator.locator("#action-choose_partner input[name=offer_ids]").count())[1],
+               timeout=90, what="ranked candidates")
+    arktos = coordinator.locator("#action-choose_partner label", has_text="Arktos").first
+    arktos.locator("input").check()
+    shot(coordinator, "referral", tmp_path)
+    coordinator.locator("#action-choose_partner button[type=submit]").click()
+    coordinator.wait_for_load_state()
+
+    # the partner of Arktos, on a phone: its own engagements only; accepts; gives feedback
+    partner = new_page(browser, phone=True)
+    browser_login(partner, url, "arktos")
+    assert partner.url.endswith("/partner")
+    wait_until(lambda: (partner.reload(), partner.locator("tr", has_text=ref).count())[1],
+               timeout=90, what="the engagement in the partner's list")
+    shot(partner, "partner-engagements", tmp_path)
+    partner.locator("tr", has_text=ref).locator("a").click()
+    assert ref in partner.content() and "Portaaltest1" not in partner.content()   # no name of the child
+    assert partner.evaluate("document.documentElement.scrollWidth") <= 391      # fits a 390 px phone
+    shot(partner, "partner-engagement", tmp_path)
+    partner.click("button[name=accept][value='1']")
+    partner.wait_for_selector("p.info")                                         # the confirmation
+    wait_until(lambda: (partner.goto(f"{url}/partner/referrals/{referral_id}"),
+                        partner.locator("#partner-feedback").count())[1], timeout=60, what="the feedback form")
+    partner.fill("#partner-feedback textarea[name=text]", "Eerste gesprek met Noor en moeder gehad.")
+    partner.click("#partner-feedback button[type=submit]")
+    partner.wait_for_selector("p.info")
+
+    snapshot = requests.get(f"{url}/api/v1/referrals/{referral_id}", auth=("coordinator", "netsterk-demo"),
+                            timeout=30).json()
+    assert snapshot["state"] == "in_progress"
+    assert [e["organisation_id"] for e in snapshot["engagements"] if e["status"] == "accepted"] == ["arktos"]
+    assert any("Eerste gesprek" in f["text"] for f in snapshot["feedback"])
+
+    # a partner of another organisation: 404 on that engagement, and it is not in its list
+    other = new_page(browser)
+    browser_login(other, url, "profo")
+    assert ref not in other.content()
+    response = other.goto(f"{url}/partner/referrals/{referral_id}")
+    assert response.status == 404 and "Portaaltest1" not in other.content()
+    assert other.goto(f"{url}/referrals/{referral_id}").status == 403              # not a coordinator
+
+    # the reporter: the signed status link, no account, nothing personal
+    reporter = new_page(browser, phone=True)
+    response = reporter.goto(f"{url}{status_path(referral_id)}")
+    assert response.status == 200 and ref in reporter.content()
+    assert "Lopend" in reporter.locator("#status-state").inner_text()
+    assert "Portaaltest1" not in reporter.content() and "Wouters" not in reporter.content()
+    shot(reporter, "reporter-status", tmp_path)
+    assert reporter.goto(f"{url}/status/{referral_id}/{'0' * 32}").status == 404
+
+    # the analyst: no second factor; the reports, but never a referral
+    analyst = new_page(browser)
+    browser_login(analyst, url, "analyst")
+    assert analyst.url.endswith("/reports")
+    response = analyst.goto(f"{url}/referrals/{referral_id}")
+    assert response.status == 403 and ref not in analyst.content()
+
+    # the coordinator's referral page shows the partner's answer and feedback
+    coordinator.goto(f"{url}/referrals/{referral_id}")
+    assert "Eerste gesprek met Noor" in coordinator.content()
+    # the language switch, remembered: English only, then back to both
+    coordinator.click("a[href^='/language?lang=en']")
+    assert coordinator.url.endswith(f"/referrals/{referral_id}")
+    assert "Referral" in coordinator.locator("h1").inner_text() and "Melding" not in coordinator.locator("h1").inner_text()
+    assert coordinator.locator("html").get_attribute("lang") == "en"
+    coordinator.goto(f"{url}/")
+    assert "Melding" not in coordinator.locator("h1").inner_text()
+    coordinator.click("a[href^='/language?lang=both']")
+    # keyboard: the first Tab reaches the skip link, which leads to the content
+    coordinator.keyboard.press("Tab")
+    assert coordinator.evaluate("document.activeElement.className") == "skip"
+
+
+def test_ops_sees_every_part_and_a_stopped_service_as_down(live_stack, browser, tmp_path):
+    settings, stack = live_stack
+    ops = new_page(browser)
+    browser_login(ops, settings.portal_url, "ops")
+    assert ops.url.endswith("/ops")
+    assert ops.locator("[data-part=reporting].up").count() == 1
+    assert ops.locator("[data-part=workflow_worker].up").count() == 1
+    shot(ops, "ops-health", tmp_path)
+    ops.goto(f"{settings.portal_url}/ops/workflows")
+    assert ops.locator("#running").count() == 1 and "referral-" in ops.content()
+    assert ops.locator("a[href*='/namespaces/default/workflows/referral-']").count() >= 1
+    shot(ops, "ops-workflows", tmp_path)
+
+    stack.stop_process("reporting")
+    try:
+        ops.goto(f"{settings.portal_url}/ops")
+        assert ops.locator("[data-part=reporting].down").count() == 1
+        assert ops.locator("[data-part=intake].up").count() == 1
+        assert "reporting" in ops.locator("p.error").inner_text()
+        ops.goto(f"{settings.portal_url}/ops/queues")
+        row = ops.locator("tr", has_text="rpc-reporting").first
+        wait_until(lambda: (ops.reload(), row.locator("td").nth(2).inner_text().strip() == "0")[1],
+                   timeout=60, what="rpc-reporting without consumers")
+        assert row.locator("span.down").count() == 1
+        shot(ops, "ops-queues", tmp_path)
+    finally:
+        stack.start_process("reporting")       # (wait_ready runs asyncio: not beside Playwright's loop)
+        wait_until(lambda: check_rpc(settings, "reporting").ok, timeout=180, what="reporting back")
+    ops.goto(f"{settings.portal_url}/ops")
+    assert ops.locator("[data-part=reporting].up").count() == 1
+
+    # a dead letter: inspect it (reason and field names, no content), replay it
+    payload = {"referral_id": "r-bad", "ref": "NS-BAD-1", "network": "mechelen", "from_state": "draft",
+               "to_state": "flying", "by": "system", "reason": "", "at": "2026-03-02T09:00:00Z",
+               "categories": [], "due_at": None}
+    envelope = make_envelope(REFERRAL_STATE_CHANGED, payload, network="mechelen", referral_ref="NS-BAD-1")
+    with amqp.connect(settings.amqp_uri) as connection:
+        amqp.publish_event(connection, WORKFLOW, REFERRAL_STATE_CHANGED, envelope)
+    dlq = "portal.on_referral_state_changed.dlq"           # consume_once parks it under the consumer
+    ops.goto(f"{settings.portal_url}/ops/queues")
+    wait_until(lambda: (ops.reload(), ops.locator(f"a[href='/ops/queues/{dlq}']").count())[1],
+               timeout=60, what="the dead letter listed")
+    ops.click(f"a[href='/ops/queues/{dlq}']")
+    row = ops.locator("tr", has_text=envelope["message_id"])
+    assert "unknown state 'flying'" in row.inner_text() and "payload" in row.inner_text()
+    shot(ops, "ops-dead-letters", tmp_path)
+    row.locator("button[type=submit]").click()
+    ops.wait_for_url(re.compile(r".*replayed=1$"))
+    # replayed to the portal's queue, refused again by the consumer, parked again: still one
+    wait_until(lambda: (ops.reload(), ops.locator("tr", has_text=envelope["message_id"]).count() == 1)[1],
+               timeout=60, what="the replayed message parked again")
+    # nobody else gets in
+    analyst = new_page(browser)
+    browser_login(analyst, settings.portal_url, "analyst")
+    assert analyst.goto(f"{settings.portal_url}/ops").status == 403
+
+
+def test_network_admin_pages_in_the_browser(live_stack, browser, tmp_path):
+    settings, _stack = live_stack
+    admin = new_page(browser)
+    browser_login(admin, settings.portal_url, "admin")
+    assert admin.url.endswith("/admin")
+    shot(admin, "admin", tmp_path)
+    admin.click("a[href='/admin/users']")
+    admin.fill("#user-form input[name=username]", "nieuwe.coordinator")
+    admin.select_option("#user-form select[name=role]", "coordinator")
+    admin.click("#user-form button[type=submit]")
+    assert "nieuwe.coordinator" in admin.locator("p.info").inner_text()
+    password = re.search(r"(?:wachtwoord|password)[^:]*: (\S+)", admin.locator("p.info").inner_text()).group(1)
+    shot(admin, "admin-users", tmp_path)
+    admin.click("a[href='/admin/deadlines']")
+    triage = admin.locator("tr", has_text="(triage)")
+    assert [c.strip() for c in triage.locator("td").all_inner_texts()][1:] == ["1", "1"]   # DESIGN §4 defaults
+    school = admin.locator("tr", has_text="(school_efforts)")
+    assert [c.strip() for c in school.locator("td").all_inner_texts()][1:] == ["3", "2"]
+    shot(admin, "admin-deadlines", tmp_path)
+    # concern categories: the referral form offers exactly the chosen ones
+    admin.click("a[href='/admin/categories']")
+    admin.uncheck("#categories-form input[value=leisure]")
+    admin.click("#categories-form button[type=submit]")
+    assert admin.locator("p.info").count() == 1
+    shot(admin, "admin-categories", tmp_path)
+    form = requests.get(f"{settings.intake_url}/referrals/new", timeout=30).text
+    assert "value='truancy'" in form and "value='leisure'" not in form
+    admin.check("#categories-form input[value=leisure]")
+    admin.click("#categories-form button[type=submit]")
+    assert "value='leisure'" in requests.get(f"{settings.intake_url}/referrals/new", timeout=30).text
+    # the new user signs in and must set up the second factor first (the key shown once)
+    newcomer = new_page(browser)
+    newcomer.goto(f"{settings.portal_url}/login")
+    newcomer.fill("input[name=username]", "nieuwe.coordinator")
+    newcomer.fill("input[name=password]", password)
+    newcomer.click("form[action='/login'] button[type=submit]")
+    newcomer.wait_for_url(re.compile(r".*/login/enrol.*"))
+    assert newcomer.locator("figure.qr img").count() == 1
+    secret = newcomer.locator("#totp-secret").inner_text().replace(" ", "")
+    from services.portal.testing import fresh_code
+    newcomer.fill("#code", fresh_code(secret))
+    newcomer.click("#code-form button[type=submit]")
+    newcomer.wait_for_load_state()
+    assert newcomer.locator("h1").inner_text().startswith("Meldingen")
