@@ -3,7 +3,7 @@ triage and the choice of a partner to `awaiting_partner` on the real stack, per 
 bare workflow with the same number of activities (no-op, sync, sandboxed like ours) on the same
 Temporal dev server in the same run. Never asserts on time.
 
-    .venv/bin/python -m bench.bench_workflows [--m 100] [--drivers 16]
+    .venv/bin/python -m bench.bench_workflows [--m 100] [--drivers M]
 """
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ async def bare(settings, m: int, activities: int) -> float:
             return time.perf_counter() - start
 
 
-def run(m: int = 100, drivers: int = 16) -> list[dict]:
+def run(m: int = 100, drivers: int | None = None) -> list[dict]:
     from bench.bench_e2e import bench_stack
     from netsterk import amqp
     from netsterk_ops import demo
@@ -78,7 +78,8 @@ def run(m: int = 100, drivers: int = 16) -> list[dict]:
                  for org in demo.ORGANISATIONS]
         amqp.rpc_call(settings.amqp_uri, "matching", "import_directory", demo.NETWORK["code"], roomy, timeout=60)
         drive_referrals(settings, 4, 2)                    # warm up
-        referral_s, ids = drive_referrals(settings, m, drivers)
+        # every referral in flight at once, as the bare side starts all its workflows at once
+        referral_s, ids = drive_referrals(settings, m, drivers or m)
         activities = asyncio.run(activities_of(settings, ids[0]))
         asyncio.run(bare(settings, 4, activities))         # warm up
         bare_s = asyncio.run(bare(settings, m, activities))
@@ -98,7 +99,7 @@ def main() -> None:
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--m", type=int, default=100)
-    parser.add_argument("--drivers", type=int, default=16)
+    parser.add_argument("--drivers", type=int, default=None, help="default: m (all at once)")
     args = parser.parse_args()
     for row in run(args.m, args.drivers):
         print(row)

@@ -68,6 +68,16 @@ class Settings(BaseSettings):
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 2525
     mail_from: str = "meldpunt@netsterk.example"
+    # the outgoing relay (issue 7): "none" | "starttls" | "ssl"; login when a username is set
+    smtp_tls: str = "none"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    # signed single-action links in e-mails (netsterk/links.py): key and lifetime
+    link_key: str | None = None
+    link_days: int = 14
+    # networks whose e-mails may be in French (comma-separated codes, "*" = every network); a
+    # French request for another network is sent in English
+    french_networks: str = "*"
     # where workflow escalations go when a network has no coordinator address of its own
     coordinator_email: str = "coordinator@netsterk.example"
     # YAML file with each network's deadlines per urgency, calendar and retention

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import eventlet
+
 from nameko.dependency_providers import Config
 from netsterk.nameko_support import event_handler  # quorum-capable
 from netsterk.nameko_support import rpc  # quorum-capable
@@ -23,7 +25,9 @@ from netsterk.nameko_support import (
 from services.intake import domain, openapi, pages, privacy
 from services.intake.mail import sanitise
 from services.intake.models import Outbox, ProcessedMessage
+from services.intake.mail import bounces as mail_bounces
 from services.intake.mail import processing as mail_processing
+from services.intake.mail.addresses import own_domains
 from services.intake.mail.models import MailMessage
 from services.intake.schemas import LIST_FIELDS, MAX_BODY_BYTES, validate_referral
 
@@ -238,6 +242,8 @@ class IntakeService:
                 if parsed is None:
                     continue
                 sent = mail_processing.sent_mail_for(parsed, settings, self._sent_mail)
+                if parsed.kind == "bounce":  # issue 7: notifications marks the address failing
+                    self._forward_bounce(mail_id, parsed, settings)
                 with session_scope(self.db) as session:
                     mail_processing.process(session, mail_id, settings, parsed, sent)
             except Exception as exc:  # kept in the quarantine with the reason, never dropped
@@ -247,8 +253,25 @@ class IntakeService:
         if ids:
             self.outbox.flush()
 
+    def _forward_bounce(self, mail_id, parsed, settings):
+        """Tell notifications; when it cannot be told now, the message keeps it as a problem
+        (visible in mail_status and the quarantine views; `mail_reprocess` tries again)."""
+        with session_scope(self.db) as session:
+            raw = session.get(MailMessage, mail_id).raw
+        try:
+            with eventlet.Timeout(settings.rpc_timeout):
+                mail_bounces.forward(raw, parsed, own_domains(settings), self.notifications_rpc.record_bounce)
+        except (Exception, eventlet.Timeout) as exc:
+            log.warning("bounce_not_reported", mail_id=mail_id, error=type(exc).__name__)
+            parsed.problems.append(f"bounce not reported to notifications: {type(exc).__name__}")
+
     def _sent_mail(self, message_ids):
-        return self.notifications_rpc.find_sent_mail(message_ids)
+        """Bounded: a notifications that does not answer must not hold up the mail timer (the
+        lookup then counts as failed and intake decides on what it knows)."""
+        import eventlet
+
+        with eventlet.Timeout(get_settings().rpc_timeout, TimeoutError("notifications.find_sent_mail")):
+            return self.notifications_rpc.find_sent_mail(message_ids)
 
     @rpc
     def mail_status(self, mail_id):

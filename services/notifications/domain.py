@@ -13,12 +13,15 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from netsterk import links
+from netsterk.crypto import pseudonym
 from netsterk.db import session_scope, utcnow
 from netsterk.logging import get_logger, log_context
+from netsterk.settings import get_settings
 from services.notifications import mailer
-from services.notifications.models import OutgoingMail
+from services.notifications.models import FailingAddress, OutgoingMail, TemplateOverride
 from services.notifications.schemas import validate_send_request
-from services.notifications.templates import render
+from services.notifications.templates import render, render_html
 
 log = get_logger(__name__)
 
@@ -35,16 +38,69 @@ class RetryPolicy:
         return timedelta(seconds=min(self.base_seconds * 2 ** max(attempts - 1, 0), self.max_seconds))
 
 
+def address_key(address: str) -> str:
+    return pseudonym("mail-address", address)
+
+
+# which portal page link in a context becomes which signed single-action links
+SIGNED = {"accept_url": ("accept", "decline"), "feedback_url": ("feedback",),
+          "answer_url": ("answer",), "confirm_url": ("confirm_efforts",)}
+
+
+def sign_links(context: dict, *, settings=None, now: float | None = None) -> dict:
+    """Add signed, expiring, single-action links for the portal pages a context links to:
+    `accept_url` (the engagement page) gets `accept_link` and `decline_link`; `feedback_url`,
+    `answer_url` and `confirm_url` are replaced by a signed link to the same page."""
+    settings = settings or get_settings()
+    key, days = links.link_key(settings), settings.link_days
+    out = dict(context)
+    for field, actions in SIGNED.items():
+        target = links.parse_portal_url(out.get(field) or "")
+        if target is None:
+            continue
+        _kind, referral_id, token = target
+        base = str(out[field]).split("/" + {"engagement": "engagements", "information": "information",
+                                            "school_efforts": "school-efforts"}[_kind] + "/")[0]
+        for action in actions:
+            link = links.Link.new(action, referral_id, token, days=days, now=now)
+            url = links.url(base, link, key)
+            if field == "accept_url":
+                out[f"{action}_link"] = url
+            else:
+                out[field] = url
+    if out.get("accept_url") and not out.get("accept_link"):  # not a portal page: the page itself
+        out["accept_link"] = out["decline_link"] = out["accept_url"]
+    return out
+
+
+def language_for(network: str, lang: str, settings=None) -> str:
+    """French only where the network enables it (NETSTERK_FRENCH_NETWORKS); else English."""
+    if lang != "fr":
+        return lang
+    enabled = {n.strip() for n in (settings or get_settings()).french_networks.split(",") if n.strip()}
+    return "fr" if "*" in enabled or network in enabled else "en"
+
+
+def template_override(factory: sessionmaker, network: str, template: str, lang: str) -> dict | None:
+    with session_scope(factory) as session:
+        row = session.get(TemplateOverride, (network, template, lang))
+        return {"subject": row.subject, "body": row.body} if row else None
+
+
 def store(factory: sessionmaker, request) -> tuple[str, bool]:
     """Validate, render and store the e-mail. Returns (mail_id, created); created is False when
     the idempotency key was seen before (then nothing new is stored)."""
     clean = validate_send_request(request)
-    subject, body = render(clean["template"], clean["lang"], clean["context"])
     with session_scope(factory) as session:
         existing = session.scalar(select(OutgoingMail.id).where(
             OutgoingMail.idempotency_key == clean["idempotency_key"]))
         if existing:
             return existing, False
+    clean["lang"] = language_for(clean["network"], clean["lang"])
+    context = sign_links(clean["context"])
+    override = template_override(factory, clean["network"], clean["template"], clean["lang"])
+    subject, body = render(clean["template"], clean["lang"], context, override)
+    html = render_html(clean["template"], clean["lang"], context, override)
     mail_id = str(uuid.uuid4())
     try:
         with session_scope(factory) as session:
@@ -52,7 +108,8 @@ def store(factory: sessionmaker, request) -> tuple[str, bool]:
                 id=mail_id, idempotency_key=clean["idempotency_key"], network=clean["network"],
                 referral_ref=clean["referral_ref"], correlation_id=clean["correlation_id"],
                 to=clean["to"], template=clean["template"], lang=clean["lang"], subject=subject,
-                body=body, status="pending", attempts=0, next_attempt_at=utcnow()))
+                body=body, html=html, to_key=address_key(clean["to"]), status="pending", attempts=0,
+                next_attempt_at=utcnow()))
     except IntegrityError:
         with session_scope(factory) as session:
             return session.scalar(select(OutgoingMail.id).where(
@@ -71,7 +128,7 @@ def _claim(factory: sessionmaker, mail_id: str) -> bool:
         return result.rowcount == 1
 
 
-def attempt(factory: sessionmaker, mail_id: str, *, sender: str, host: str, port: int,
+def attempt(factory: sessionmaker, mail_id: str, *, sender: str, host, port: int | None = None,
             policy: RetryPolicy) -> str:
     """One delivery attempt; returns the mail's status afterwards (pending, sent or failed).
     Returns "pending" without sending when another attempt holds the lease."""
@@ -80,7 +137,8 @@ def attempt(factory: sessionmaker, mail_id: str, *, sender: str, host: str, port
     with session_scope(factory) as session:
         mail = session.get(OutgoingMail, mail_id)
         message = mailer.build_message(mail_id=mail.id, sender=sender, to=mail.to, subject=mail.subject,
-                                       body=mail.body, referral_ref=mail.referral_ref)
+                                       body=mail.body, referral_ref=mail.referral_ref, html=mail.html,
+                                       lang=mail.lang)
         context = {"network": mail.network, "referral_ref": mail.referral_ref,
                    "correlation_id": mail.correlation_id}
     with log_context(**context):
@@ -154,9 +212,122 @@ def anonymise_referral(session: Session, envelope: dict) -> int:
                                                            OutgoingMail.referral_ref == ref)):
         if mail.to == "" and mail.body == "" and mail.status != "pending":
             continue
-        mail.to, mail.body = "", ""
+        mail.to, mail.body, mail.html = "", "", None
         if mail.status == "pending":
             mail.status, mail.last_error = "failed", ANONYMISED
         changed += 1
     log.info("mails_anonymised", count=changed)
     return changed
+
+
+# --- the failed list ------------------------------------------------------------------------------
+
+def _mail_row(mail: OutgoingMail) -> dict:
+    return {"mail_id": mail.id, "network": mail.network, "referral_ref": mail.referral_ref,
+            "template": mail.template, "lang": mail.lang, "status": mail.status,
+            "attempts": mail.attempts, "last_error": mail.last_error,
+            "created_at": mail.created_at.isoformat() if mail.created_at else None}
+
+
+def failed_mails(factory: sessionmaker, network: str | None, limit: int = 200) -> list[dict]:
+    """Mails that will not be sent without someone acting (no addresses, no bodies)."""
+    with session_scope(factory) as session:
+        query = select(OutgoingMail).where(OutgoingMail.status == "failed")
+        if network:
+            query = query.where(OutgoingMail.network == network)
+        return [_mail_row(m) for m in session.scalars(
+            query.order_by(OutgoingMail.created_at.desc()).limit(limit))]
+
+
+def retry_failed(factory: sessionmaker, mail_id: str, network: str | None) -> dict | None:
+    """Put a failed mail back in line (staff, after fixing the cause); None if no such mail of
+    that network. An anonymised mail stays failed."""
+    with session_scope(factory) as session:
+        mail = session.get(OutgoingMail, mail_id)
+        if mail is None or (network and mail.network != network):
+            return None
+        if mail.status == "failed" and mail.to:
+            mail.status, mail.attempts, mail.next_attempt_at = "pending", 0, utcnow()
+        return _mail_row(mail)
+
+
+# --- bounces (intake tells us) ---------------------------------------------------------------------
+
+def _mail_id_of(message_id: str | None) -> str:
+    return str(message_id or "").strip().strip("<>").partition("@")[0]
+
+
+def record_bounce(factory: sessionmaker, report: dict) -> dict:
+    """A bounce intake received for one of our mails: the mail ends on the failed list, its
+    address is marked failing for the network. Returns what the coordinator must be told:
+    {recorded, first, mail_id, network, referral_ref, template, reason}. Idempotent: the same
+    bounce again gives first=False."""
+    if not isinstance(report, dict):
+        raise ValueError("bounce report must be an object")
+    mail_id = _mail_id_of(report.get("original_message_id"))
+    status_code = str(report.get("status") or "")[:16]
+    reason = " ".join(str(report.get("diagnostic") or report.get("status") or "bounced").split())[:250]
+    with session_scope(factory) as session:
+        mail = session.get(OutgoingMail, mail_id) if mail_id else None
+        if mail is None:
+            return {"recorded": False, "first": False, "reason": "not a mail of ours"}
+        first = not (mail.status == "failed" and (mail.last_error or "").startswith("bounced"))
+        mail.status = "failed"
+        mail.last_error = f"bounced: {status_code} {reason}".strip()[:500]
+        key = mail.to_key or (address_key(mail.to) if mail.to else None)
+        if key:
+            failing = session.scalar(select(FailingAddress).where(
+                FailingAddress.network == mail.network, FailingAddress.to_key == key))
+            if failing is None:
+                session.add(FailingAddress(id=str(uuid.uuid4()), network=mail.network, to_key=key,
+                                           address=mail.to, status_code=status_code, reason=reason,
+                                           bounces=1, last_referral_ref=mail.referral_ref))
+            elif first:
+                failing.bounces += 1
+                failing.last_at, failing.status_code, failing.reason = utcnow(), status_code, reason
+                failing.last_referral_ref = mail.referral_ref
+        result = {"recorded": True, "first": first, "mail_id": mail.id, "network": mail.network,
+                  "referral_ref": mail.referral_ref, "template": mail.template, "reason": reason,
+                  "correlation_id": mail.correlation_id}
+    log.info("mail_bounced", mail_id=mail_id, first=first)
+    return result
+
+
+def failing_addresses(factory: sessionmaker, network: str | None) -> list[dict]:
+    """Addresses that bounced, for the coordinator of that network (who may see them)."""
+    with session_scope(factory) as session:
+        query = select(FailingAddress)
+        if network:
+            query = query.where(FailingAddress.network == network)
+        return [{"network": f.network, "address": f.address, "status": f.status_code, "reason": f.reason,
+                 "bounces": f.bounces, "last_at": f.last_at.isoformat() if f.last_at else None,
+                 "referral_ref": f.last_referral_ref}
+                for f in session.scalars(query.order_by(FailingAddress.last_at.desc()).limit(200))]
+
+
+def is_failing(factory: sessionmaker, network: str, address: str) -> bool:
+    with session_scope(factory) as session:
+        return session.scalar(select(FailingAddress.id).where(
+            FailingAddress.network == network, FailingAddress.to_key == address_key(address))) is not None
+
+
+# --- signed links: used once ----------------------------------------------------------------------
+
+def link_used(factory: sessionmaker, link_id: str) -> str | None:
+    """When the link was used (ISO time), or None."""
+    from services.notifications.models import UsedLink
+    with session_scope(factory) as session:
+        row = session.get(UsedLink, str(link_id))
+        return row.used_at.isoformat() if row else None
+
+
+def use_link(factory: sessionmaker, link_id: str, action: str, referral_id: str) -> dict:
+    """Mark a link used; {"first": True} the first time, else when it was used."""
+    from services.notifications.models import UsedLink
+    try:
+        with session_scope(factory) as session:
+            session.add(UsedLink(link_id=str(link_id)[:64], action=str(action)[:32],
+                                 referral_id=str(referral_id)[:64]))
+        return {"first": True, "used_at": None}
+    except IntegrityError:
+        return {"first": False, "used_at": link_used(factory, link_id)}

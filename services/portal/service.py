@@ -14,6 +14,7 @@ from netsterk.db import session_scope
 from netsterk.nameko_support import Database, consume_once, health_report, http_health
 from services.portal import directory
 from services.portal import auth, intake_entry, mailbox, privacy_pages, tasks, web
+from services.portal import link_pages, template_pages
 from services.portal import admin_pages, ops_pages, partner_pages
 from services.portal.security import PageLanguage, http   # CSRF, security headers, language
 from services.portal import reports as report_area
@@ -34,6 +35,7 @@ class PortalService:
     reporting = RpcProxy("reporting")
     matching = RpcProxy("matching")
     intake = RpcProxy(INTAKE)
+    notifications = RpcProxy("notifications")
     language = PageLanguage()
 
     # --- RPC ---
@@ -249,6 +251,35 @@ class PortalService:
     @http("POST", SCHOOL_EFFORTS)
     def school_efforts_confirm(self, request, referral_id, token):
         return web.school_efforts_confirm(self, request, referral_id=referral_id, token=token)
+
+    # --- signed single-action links from e-mails, failed e-mails, templates (issue 7) ---
+    @http("GET", "/l/<string:token>")
+    def signed_link(self, request, token):
+        return link_pages.link_page(self, request, token=token)
+
+    @http("POST", "/l/<string:token>")
+    def signed_link_submit(self, request, token):
+        return link_pages.link_submit(self, request, token=token)
+
+    @http("GET", "/notifications/failed")
+    def notifications_failed(self, request):
+        return template_pages.failed_page(self, request)
+
+    @http("POST", "/notifications/failed/<string:mail_id>/retry")
+    def notifications_retry(self, request, mail_id):
+        return template_pages.failed_retry(self, request, mail_id=mail_id)
+
+    @http("GET", "/notifications/templates")
+    def notifications_templates(self, request):
+        return template_pages.templates_page(self, request)
+
+    @http("GET", "/notifications/templates/<string:template>/<string:lang>")
+    def notifications_template(self, request, template, lang):
+        return template_pages.template_edit(self, request, template=template, lang=lang)
+
+    @http("POST", "/notifications/templates/<string:template>/<string:lang>")
+    def notifications_template_submit(self, request, template, lang):
+        return template_pages.template_submit(self, request, template=template, lang=lang)
 
     # --- directory (issue 5): partners' own entries, admin approval, rules, gaps, HSDS ---
     @http("GET", "/directory")

@@ -57,7 +57,7 @@ def notifications(run_service, amqp_uri, smtp_port):
 def engagement(**overrides):
     data = {"idempotency_key": "engage:NS-2026-000042:arktos-outreach", "to": "partner@arktos.example",
             "template": "partner_engagement", "lang": "nl",
-            "context": {"offer_name": "Outreach", "accept_url": "http://127.0.0.1:8000/engagements/tok123"},
+            "context": {"offer_name": "Outreach", "accept_url": "http://127.0.0.1:8000/engagements/ref-42/tok123"},
             "network": "mechelen", "referral_ref": "NS-2026-000042", "correlation_id": "corr-1"}
     data.update(overrides)
     return data
@@ -77,7 +77,7 @@ def test_engagement_mail_arrives_with_subject_link_and_headers(notifications, sm
     assert message["From"] == "meldpunt@netsterk.example"
     assert message["X-Netsterk-Ref"] == "NS-2026-000042"
     assert message["Message-ID"] == f"<{result['mail_id']}@netsterk.example>"
-    assert "http://127.0.0.1:8000/engagements/tok123" in message.get_content()
+    assert "http://127.0.0.1:8000/engagements/ref-42/tok123" in message.get_body(("plain",)).get_content()
     status = notifications.mail_status(result["mail_id"])
     assert status["status"] == "sent" and status["attempts"] == 1
     assert "partner@arktos.example" not in repr(status)
@@ -93,7 +93,7 @@ def test_duplicate_idempotency_key_sends_once(notifications, smtp_server):
 
 
 def test_smtp_outage_keeps_the_mail_pending_and_the_timer_sends_it_later(notifications, smtp_server):
-    result = notifications.send_email(engagement(template="reporter_received", context={}, lang="en"))
+    result = notifications.send_email(engagement(template="reporter_received", context={"status_url": "https://portal.example/status/r1/t0k"}, lang="en"))
     assert result["status"] == "queued"
     status = notifications.mail_status(result["mail_id"])
     assert status["status"] == "pending" and status["attempts"] == 1

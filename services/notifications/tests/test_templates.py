@@ -1,15 +1,17 @@
 """Unit tests of the pure template rendering."""
 import pytest
 
+from netsterk.i18n import LANGUAGES
 from services.notifications.templates import (
-    TEMPLATES, MissingContext, TemplateError, UnknownTemplate, placeholders, render,
+    SAMPLE_CONTEXT, TEMPLATES, MissingContext, TemplateError, UnknownTemplate, check_override,
+    placeholders, render, render_html,
 )
 
-FULL_CONTEXT = {"ref": "NS-2026-000001", "offer_name": "Outreach", "accept_url": "https://x.example/a/t0k",
-                "outcome": "Terug op school", "confirm_url": "https://x.example/c/t0k",
-                "state": "triage", "reason": "deadline passed", "question": "Welke klas?",
-                "answer_url": "https://x.example/i/t0k", "re_engaged": "partly",
-                "what_was_done": "NAFT-traject", "to_service": "CAW", "feedback_url": "https://x.example/f"}
+FULL_CONTEXT = dict(SAMPLE_CONTEXT, ref="NS-2026-000001", accept_url="https://x.example/a/t0k",
+                    outcome="Terug op school", confirm_url="https://x.example/c/t0k",
+                    question="Welke klas?", answer_url="https://x.example/i/t0k",
+                    what_was_done="NAFT-traject", feedback_url="https://x.example/f",
+                    status_url="https://x.example/status/r1/t0k")
 
 
 def test_closure_feedback_shows_the_coded_answer_as_words():
@@ -20,13 +22,48 @@ def test_closure_feedback_shows_the_coded_answer_as_words():
 
 
 @pytest.mark.parametrize("template", TEMPLATES)
-@pytest.mark.parametrize("lang", ["nl", "en"])
-def test_every_template_renders_in_both_languages_with_the_ref_in_the_subject(template, lang):
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_template_renders_in_every_language_with_the_ref_in_the_subject(template, lang):
     subject, body = render(template, lang, FULL_CONTEXT)
     assert "[NS-2026-000001]" in subject
-    assert "NS-2026-000001" in body
     assert "{" not in subject + body
-    assert placeholders(template, "nl") == placeholders(template, "en")
+    assert placeholders(template, "nl") == placeholders(template, lang)
+    html = render_html(template, lang, FULL_CONTEXT)
+    assert f'<html lang="{lang}">' in html and "{" not in html
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_french_templates_are_translated(template):
+    """French is enabled per network; the e-mail templates themselves are complete in French."""
+    from netsterk.catalogue import CATALOGUE
+    for part in ("subject", "body"):
+        assert CATALOGUE[f"notifications.{template}.{part}"].get("fr"), f"{template}.{part} has no French"
+
+
+def test_html_part_escapes_user_content_and_links_become_anchors():
+    evil = dict(FULL_CONTEXT, question='<script>alert(1)</script> & "x"',
+                answer_url='https://x.example/i/t0k?a=1&b="2"')
+    html = render_html("information_request", "en", evil)
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;x&quot;" in html
+    assert '<a href="https://x.example/i/t0k?a=1&amp;b=&quot;2&quot;">' in html
+
+
+def test_a_network_override_is_checked_and_used():
+    assert check_override("reporter_received", "Ontvangen [{ref}]", "Melding {ref}: {status_url}") == []
+    assert check_override("reporter_received", "Ontvangen", "Melding {ref}: {status_url}") == [
+        "subject must keep [{ref}] (replies thread back by it)"]
+    assert check_override("reporter_received", "X [{ref}]", "Hallo {name} {status_url}") == [
+        "body uses unknown fields: name"]
+    assert check_override("reporter_received", "X [{ref}]", "Melding {ref}.") == [
+        "body must keep the links: status_url"]
+    assert check_override("school_efforts_request", "X [{ref}]", "Geen link") == [
+        "body must keep the links: confirm_url"]
+    assert "not a valid template" in check_override("reporter_received", "X [{ref}]", "oops {")[0]
+    subject, body = render("reporter_received", "nl", FULL_CONTEXT,
+                           {"subject": "Ontvangen [{ref}]", "body": "Melding {ref}: {status_url}"})
+    assert (subject, body) == ("Ontvangen [NS-2026-000001]",
+                               "Melding NS-2026-000001: https://x.example/status/r1/t0k")
 
 
 def test_partner_engagement_contains_the_accept_url():
@@ -38,7 +75,7 @@ def test_partner_engagement_contains_the_accept_url():
 
 
 def test_missing_context_key_is_a_clear_error():
-    with pytest.raises(MissingContext, match="template partner_engagement needs context accept_url"):
+    with pytest.raises(MissingContext, match="template partner_engagement needs context accept_link, accept_url, decline_link"):
         render("partner_engagement", "nl", {"ref": "NS-2026-000001", "offer_name": "X"})
     with pytest.raises(MissingContext, match="outcome"):
         render("reporter_closed", "en", {"ref": "NS-2026-000001", "outcome": None})
