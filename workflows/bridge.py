@@ -47,7 +47,7 @@ from netsterk.logging import configure_logging, context_from_envelope, get_logge
 from netsterk.settings import get_settings
 from workflows.config import WorkflowConfig
 from workflows.referral.shared import ReferralInput, draft_facts
-from workflows.referral.states import ALL_ACTIONS
+from workflows.referral.states import ALL_ACTIONS, TASK_ACTIONS
 from workflows.referral.workflow import ReferralWorkflow
 
 log = get_logger(__name__)
@@ -235,8 +235,8 @@ class Bridge:
     async def act(self, referral_id: str, action: str, args: dict | None = None,
                   command_id: str | None = None) -> dict:
         referral_id = self._referral_id(referral_id)
-        if action not in ALL_ACTIONS:
-            raise InvalidAction(f"unknown action {action!r}; actions: {', '.join(ALL_ACTIONS)}")
+        if action not in ALL_ACTIONS + TASK_ACTIONS:
+            raise InvalidAction(f"unknown action {action!r}; actions: {', '.join(ALL_ACTIONS + TASK_ACTIONS)}")
         if command_id is not None and (not isinstance(command_id, str) or not COMMAND_ID.match(command_id)):
             raise InvalidAction("command_id must be 1 to 128 letters, digits or _.:- "
                                 "(starting with a letter or digit)")
@@ -260,6 +260,13 @@ class Bridge:
             raise
         raise InvalidAction(f"{action} is not allowed: the referral's workflow is "
                             f"{description.status.name.lower()}")
+
+    async def add_tasks(self, referral_id: str, tasks: list, by: str, source: str | None = None,
+                        command_id: str | None = None) -> dict:
+        """A case conference's actions become tasks with due dates in the referral's workflow
+        (Temporal update `add_tasks`; the same command_id is applied once)."""
+        return await self.act(referral_id, "add_tasks", {"by": by, "tasks": tasks, "source": source},
+                              command_id)
 
     @staticmethod
     def _referral_id(referral_id) -> str:
@@ -362,6 +369,7 @@ class Bridge:
                 raise IncorrectSignature("an RPC body must be an object with args and kwargs")
             target = {"health": self.health, "get_referral": self.get_referral,
                       "get_question": self.get_question, "act": self.act,
+                      "add_tasks": self.add_tasks,
                       "workflows_overview": self.workflows_overview,
                       "deadlines_config": self.deadlines_config}.get(method)
             if target is None:

@@ -251,6 +251,9 @@ def anonymise_referral(session: Session, envelope: dict) -> bool:
     if referral is None:
         raise LookupError(f"anonymise for unknown referral {payload.get('ref')}")
     changed = privacy.wipe_referral(session, referral)
+    from services.intake.wraparound import anonymise as anonymise_wraparound
+
+    changed = anonymise_wraparound(session, referral.id) or changed
     if changed:
         privacy.log_referral(session, {"username": "retention timer", "role": "system",
                                        "origin": "workflow"},

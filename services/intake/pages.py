@@ -132,7 +132,11 @@ def referral_form_fields(networks: list[dict], values: dict, errors: dict, *,
 
 
 def referral_form(networks: list[dict], values: dict, errors: dict, *, draft_token: str | None = None) -> str:
+    from netsterk.settings import get_settings   # the offer catalogue lives on the portal
+
+    catalogue = f"{get_settings().portal_url}/catalogue"
     body = (f"<h1>{escape(both('intake.form_title'))}</h1><p>{escape(both('intake.form_intro'))}</p>"
+            f"<p><a id='catalogue-link' href='{escape(catalogue)}'>{escape(both('catalogue.browse'))}</a></p>"
             + referral_form_fields(networks, values, errors, draft_token=draft_token))
     return page(both("intake.form_title"), body)
 

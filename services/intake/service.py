@@ -22,8 +22,9 @@ from netsterk.settings import get_settings
 from netsterk.nameko_support import (
     Database, OutboxRelay, consume_once, health_report, html_response, http_health, json_response,
 )
-from services.intake import domain, openapi, pages, privacy
+from services.intake import conference, domain, openapi, pages, plan, privacy, voice
 from services.intake.mail import sanitise
+from services.intake.wraparound import Refusal
 from services.intake.models import Outbox, ProcessedMessage
 from services.intake.mail import bounces as mail_bounces
 from services.intake.mail import processing as mail_processing
@@ -137,7 +138,10 @@ class IntakeService:
 
     @http("GET", "/referrals/new")
     def form(self, request):
-        return html_response(pages.referral_form(self._networks(), dict(request.args.items()), {}))
+        values = dict(request.args.items())
+        if "categories" in request.args:   # a referral started from an offer in the catalogue
+            values["categories"] = request.args.getlist("categories")
+        return html_response(pages.referral_form(self._networks(), values, {}))
 
     @http("POST", "/referrals/new", rate_limit="public", max_body=MAX_BODY_BYTES)
     def form_submit(self, request):
@@ -202,6 +206,10 @@ class IntakeService:
         networks = [n for n in self._networks() if n["code"] == network]
         return pages.referral_form_fields(networks, values or {}, errors or {}, action=action,
                                           allow_draft=False, choice=choice)
+
+    @rpc
+    def list_networks(self):
+        return self._networks()
 
     @rpc
     def upsert_network(self, code, name, categories):
@@ -370,6 +378,84 @@ class IntakeService:
             return {**mail_processing.view(row), "from": row.from_addr, "subject": row.subject,
                     "text": row.text, "html": sanitise.sanitise_html(html) if html else None,
                     "authentication": checked}
+
+    # --- working together around one young person (issue 13): plan, voice, case conference ---
+    # The portal vouches for the viewer ({role, network, by, organisation_id?, can_edit?});
+    # every answer is {"result": ...} or {"error": {status, message, field}}.
+
+    def _wrap(self, work):
+        try:
+            with session_scope(self.db) as session:
+                return {"result": work(session)}
+        except Refusal as refusal:
+            return {"error": refusal.as_dict()}
+
+    @rpc
+    def plan_view(self, referral_id, viewer):
+        return self._wrap(lambda s: plan.view_plan(s, referral_id, viewer))
+
+    @rpc
+    def plan_add_item(self, referral_id, viewer, data):
+        return self._wrap(lambda s: plan.add_item(s, referral_id, viewer, data))
+
+    @rpc
+    def plan_change_item(self, referral_id, viewer, item_id, data):
+        return self._wrap(lambda s: plan.change_item(s, referral_id, viewer, item_id, data))
+
+    @rpc
+    def plan_set_contact(self, referral_id, viewer, data):
+        return self._wrap(lambda s: plan.set_contact(s, referral_id, viewer, data))
+
+    @rpc
+    def voice_record(self, referral_id, viewer, data):
+        return self._wrap(lambda s: voice.record_voice(s, referral_id, viewer, data))
+
+    @rpc
+    def voice_withdraw_consent(self, referral_id, viewer):
+        return self._wrap(lambda s: voice.withdraw_consent(s, referral_id, viewer))
+
+    @rpc
+    def conference_create(self, referral_id, viewer, data):
+        return self._wrap(lambda s: conference.create(s, referral_id, viewer, data))
+
+    @rpc
+    def conference_list(self, referral_id, viewer):
+        return self._wrap(lambda s: conference.for_referral(s, referral_id, viewer))
+
+    @rpc
+    def conference_get(self, conference_id, viewer):
+        return self._wrap(lambda s: conference.get(s, conference_id, viewer))
+
+    @rpc
+    def conference_invite(self, conference_id, viewer):
+        """Build the invitations and have notifications send each (e-mail + .ics)."""
+        settings = get_settings()
+        answer = self._wrap(lambda s: conference.invitations(s, conference_id, viewer,
+                                                             organizer=settings.mail_from))
+        if "error" in answer:
+            return answer
+        sent = [self.notifications_rpc.send_invitation(mail)["status"] for mail in answer["result"]]
+        log.info("conference_invitations_sent", count=len(sent))
+        result = self.conference_get(conference_id, viewer)
+        if "result" in result:
+            result["result"]["mail_status"] = sent
+        return result
+
+    @rpc
+    def conference_confirm_time(self, conference_id, viewer, data):
+        """Settle on one proposed time, then send the confirmed time and cancel the others."""
+        answer = self._wrap(lambda s: conference.confirm_time(s, conference_id, viewer, data))
+        if "error" in answer:
+            return answer
+        return self.conference_invite(conference_id, viewer)
+
+    @rpc
+    def conference_record(self, conference_id, viewer, data):
+        return self._wrap(lambda s: conference.record(s, conference_id, viewer, data))
+
+    @rpc
+    def conference_tasks_sent(self, conference_id, viewer):
+        return self._wrap(lambda s: conference.tasks_sent(s, conference_id, viewer))
 
     # --- events and timers ---
 

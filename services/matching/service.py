@@ -6,13 +6,16 @@ from nameko.dependency_providers import Config
 from netsterk.nameko_support import event_handler  # quorum-capable
 from netsterk.nameko_support import rpc  # quorum-capable
 from nameko.timer import timer
+from nameko.rpc import RpcProxy
+import eventlet
 
 from netsterk import contracts
 from netsterk.db import session_scope
 from netsterk.logging import get_logger, log_context
 from netsterk.nameko_support import Database, OutboxRelay, consume_once, health_report
 from netsterk.settings import get_settings
-from services.matching import domain, hsds, spreadsheet
+from services.matching import catalogue, domain, hsds, spreadsheet
+from netsterk.refusal import answer
 from services.matching.models import Outbox, ProcessedMessage
 
 log = get_logger(__name__)
@@ -30,6 +33,7 @@ class MatchingService:
     config = Config()
     db = Database(contracts.MATCHING)
     outbox = OutboxRelay(contracts.MATCHING, Outbox)
+    notifications = RpcProxy(contracts.NOTIFICATIONS)
 
     def _relay(self) -> None:
         try:
@@ -92,6 +96,48 @@ class MatchingService:
         """The directory overview without staff: organisations with their offers."""
         with session_scope(self.db) as session:
             return [dict(org, staff=[]) for org in domain.export_directory(session, network)]
+
+    # --- the offer catalogue for reporters and information sessions (issue 13) ---
+    def _answer(self, work):
+        with session_scope(self.db) as session:
+            return answer(lambda: work(session))
+
+    @rpc
+    def catalogue_search(self, network, criteria=None):
+        criteria = criteria if isinstance(criteria, dict) else {}
+        return self._answer(lambda s: dict(catalogue.search(s, network, **{
+            k: criteria.get(k) for k in ("concern", "age", "area", "language")}),
+            facets=catalogue.facets(s, network)))
+
+    @rpc
+    def session_announce(self, network, organisation_id, data, by, categories=None):
+        return self._answer(lambda s: catalogue.announce(s, network, organisation_id, data, by, categories))
+
+    @rpc
+    def session_list(self, network, theme=None, organisation_id=None):
+        return self._answer(lambda s: catalogue.list_sessions(s, network, theme=theme,
+                                                              organisation_id=organisation_id))
+
+    @rpc
+    def session_register(self, network, session_id, data):
+        """Register, then confirm by e-mail with the session as a calendar invitation (.ics). The
+        registration stands when the mail cannot go out now (`confirmation: not_sent`)."""
+        result = self._answer(lambda s: catalogue.register(s, network, session_id, data))
+        if "error" in result:
+            return result
+        with session_scope(self.db) as session:
+            mail = catalogue.registration_mail(session, network, session_id, str(data.get("email")).strip())
+        try:
+            with eventlet.Timeout(get_settings().rpc_timeout):
+                result["result"]["confirmation"] = self.notifications.send_invitation(mail)["status"]
+        except (Exception, eventlet.Timeout) as exc:
+            log.warning("session_confirmation_not_sent", error=type(exc).__name__)
+            result["result"]["confirmation"] = "not_sent"
+        return result
+
+    @rpc
+    def session_registrations(self, network, organisation_id, session_id):
+        return self._answer(lambda s: catalogue.registrations(s, network, organisation_id, session_id))
 
     @rpc
     def list_offers(self, network):

@@ -21,7 +21,7 @@ from netsterk.i18n import LANGUAGES
 from netsterk.logging import get_logger, log_context
 from netsterk.nameko_support import Database, consume_once, health_report
 from netsterk.settings import get_settings
-from services.notifications import digests, domain, mailer, templates, webhooks
+from services.notifications import digests, domain, invitations, mailer, templates, webhooks
 from services.notifications.models import ProcessedMessage, TemplateOverride
 
 log = get_logger(__name__)
@@ -63,6 +63,13 @@ class NotificationsService:
                 return {"status": "duplicate", "mail_id": mail_id}
             status = self._attempt(mail_id)
             return {"status": "sent" if status == "sent" else "queued", "mail_id": mail_id}
+
+    @rpc
+    def send_invitation(self, request):
+        """An e-mail with an iCalendar invitation (services/notifications/invitations.py)."""
+        settings = get_settings()
+        return invitations.send_invitation(self.db, request, sender=settings.mail_from,
+                                           host=mailer.Relay.from_settings(settings), port=None)
 
     @rpc
     def mail_status(self, mail_id):

@@ -32,6 +32,7 @@ SAMPLE_CONTEXT = {
     "date": "2026-12-02", "due_count": "1", "overdue_count": "1", "due_list": "- NS-2026-000123 (triage)",
     "overdue_list": "- NS-2026-000124 (matching)", "inbox_url": "https://portal.example/",
     "open_count": "1", "engagement_list": "- NS-2026-000123: Outreach",
+    "status_url": "https://portal.example/status/r/t",
 }
 # context values shown as their label (codes in the context, words in the e-mail)
 LABELLED = {"state": "state.{}", "re_engaged": "notifications.re_engaged.{}"}

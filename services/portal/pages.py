@@ -46,7 +46,7 @@ NAVIGATION = {
                     ("/mail", "portal.nav.mail"), ("/directory", "portal.nav.directory"),
                     ("/reports", "portal.nav.reports"), ("/notifications/failed", "portal.nav.notifications")),
     "partner_staff": (("/partner", "portal.nav.engagements"), ("/directory", "portal.nav.directory"),
-                      ("/engagements/direct", "portal.nav.direct")),
+                      ("/engagements/direct", "portal.nav.direct"), ("/catalogue/sessions", "catalogue.session.nav")),
     "network_admin": (("/admin", "portal.nav.admin"), ("/admin/users", "portal.nav.users"),
                       ("/admin/categories", "portal.nav.categories"), ("/admin/deadlines", "portal.nav.deadlines"),
                       ("/directory", "portal.nav.directory"), ("/directory/changes", "portal.nav.changes"),
@@ -376,7 +376,10 @@ def detail_page(user, snapshot: dict, *, error: str | None = None, values: dict 
         + _table(["portal.column.offer", "portal.column.organisation", "portal.column.status"], engagements)
         + f'</section><section><h2>{e(both("portal.detail.feedback"))}</h2>'
         + _table(["portal.column.when", "portal.column.who", "portal.detail.feedback"], feedback)
-        + f'</section><p><a href="/">{e(both("portal.back"))}</a></p>'
+        + f'</section><p><a href="/">{e(both("portal.back"))}</a>'
+        f' · <a id="plan-link" href="/referrals/{e(snapshot["referral_id"])}/plan">{e(both("wrap.plan.link"))}</a>'
+        f' · <a id="conference-link" href="/referrals/{e(snapshot["referral_id"])}/conferences">'
+        f'{e(both("wrap.conference.title_list"))}</a></p>'
     )
     return layout(both("portal.detail.title", ref=snapshot.get("ref", "")), body, user=user)
 
@@ -411,7 +414,7 @@ def engagement_page(snapshot: dict, engagement: dict, categories: list[str], *,
             f'{e(both("portal.engagement.decline"))}</button></form>')
     elif status in ACCEPTED_ENGAGEMENT:
         outcomes = [(o, both("portal.end_outcome." + o)) for o in END_OUTCOMES]
-        action = (
+        action = (f'<p><a id="plan-link" href="{base}/plan">{e(both("wrap.plan.link"))}</a></p>' + 
             _partner_form(base, "feedback", "portal.engagement.feedback_intro",
                           _textarea("text", "portal.detail.feedback", required=True),
                           "portal.engagement.feedback_submit")
@@ -424,6 +427,8 @@ def engagement_page(snapshot: dict, engagement: dict, categories: list[str], *,
                             "portal.engagement.end_submit", "secondary"))
     else:
         action = f'<p>{e(both("portal.engagement.no_more_action"))}</p>'
+        if status == "completed":   # the family plan stays readable for a partner that ended
+            action += f'<p><a id="plan-link" href="{base}/plan">{e(both("wrap.plan.link"))}</a></p>'
     return layout(both("portal.engagement.title", ref=snapshot.get("ref", "")),
                   message_box(error) + facts + action, user=user)
 

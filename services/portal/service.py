@@ -13,6 +13,7 @@ from netsterk.contracts import (
 from netsterk.db import session_scope
 from netsterk.nameko_support import Database, consume_once, health_report, http_health
 from services.portal import directory
+from services.portal import catalogue_pages, conference_pages, plan_pages
 from services.portal import auth, intake_entry, mailbox, privacy_pages, tasks, web
 from services.portal import link_pages, template_pages
 from services.portal import admin_pages, ops_pages, partner_pages
@@ -359,6 +360,100 @@ class PortalService:
     @http("GET", "/privacy/audit")
     def privacy_audit(self, request):
         return privacy_pages.audit_page(self, request)
+
+    # --- working together around one young person (issue 13) ---
+    @http("GET", REFERRAL + "/plan")
+    def plan(self, request, referral_id):
+        return plan_pages.coordinator_plan(self, request, referral_id=referral_id)
+
+    @http("POST", REFERRAL + "/plan/items")
+    def plan_add(self, request, referral_id):
+        return plan_pages.coordinator_add_item(self, request, referral_id=referral_id)
+
+    @http("POST", REFERRAL + "/plan/items/<string:item_id>")
+    def plan_change(self, request, referral_id, item_id):
+        return plan_pages.coordinator_change_item(self, request, referral_id=referral_id, item_id=item_id)
+
+    @http("POST", REFERRAL + "/plan/contact")
+    def plan_contact(self, request, referral_id):
+        return plan_pages.coordinator_contact(self, request, referral_id=referral_id)
+
+    @http("POST", REFERRAL + "/voice")
+    def voice(self, request, referral_id):
+        return plan_pages.coordinator_voice(self, request, referral_id=referral_id)
+
+    @http("POST", REFERRAL + "/voice/withdraw")
+    def voice_withdraw(self, request, referral_id):
+        return plan_pages.coordinator_withdraw(self, request, referral_id=referral_id)
+
+    @http("GET", ENGAGEMENT + "/plan")
+    def partner_plan(self, request, referral_id, token):
+        return plan_pages.partner_plan(self, request, referral_id=referral_id, token=token)
+
+    @http("POST", ENGAGEMENT + "/plan/items")
+    def partner_plan_add(self, request, referral_id, token):
+        return plan_pages.partner_add_item(self, request, referral_id=referral_id, token=token)
+
+    @http("POST", ENGAGEMENT + "/plan/items/<string:item_id>")
+    def partner_plan_change(self, request, referral_id, token, item_id):
+        return plan_pages.partner_change_item(self, request, referral_id=referral_id, token=token,
+                                              item_id=item_id)
+
+    @http("GET", "/plan/<string:referral_id>/school/<string:signature>")
+    def school_plan(self, request, referral_id, signature):
+        return plan_pages.school_plan(self, request, referral_id=referral_id, signature=signature)
+
+    @http("GET", REFERRAL + "/conferences")
+    def conferences(self, request, referral_id):
+        return conference_pages.conferences(self, request, referral_id=referral_id)
+
+    @http("POST", REFERRAL + "/conferences")
+    def conference_create(self, request, referral_id):
+        return conference_pages.create(self, request, referral_id=referral_id)
+
+    @http("GET", "/conferences/<string:conference_id>")
+    def conference(self, request, conference_id):
+        return conference_pages.detail(self, request, conference_id=conference_id)
+
+    @http("POST", "/conferences/<string:conference_id>/invite")
+    def conference_invite(self, request, conference_id):
+        return conference_pages.invite(self, request, conference_id=conference_id)
+
+    @http("POST", "/conferences/<string:conference_id>/confirm")
+    def conference_confirm(self, request, conference_id):
+        return conference_pages.confirm(self, request, conference_id=conference_id)
+
+    @http("POST", "/conferences/<string:conference_id>/record")
+    def conference_record(self, request, conference_id):
+        return conference_pages.record(self, request, conference_id=conference_id)
+
+    @http("POST", "/conferences/<string:conference_id>/tasks")
+    def conference_tasks(self, request, conference_id):
+        return conference_pages.retry_tasks(self, request, conference_id=conference_id)
+
+    @http("POST", REFERRAL + "/tasks/<string:task_id>/done")
+    def task_done(self, request, referral_id, task_id):
+        return conference_pages.task_done(self, request, referral_id=referral_id, task_id=task_id)
+
+    @http("GET", "/catalogue")
+    def catalogue(self, request):
+        return catalogue_pages.catalogue(self, request)
+
+    @http("POST", "/catalogue/sessions/<string:session_id>/register")
+    def session_register(self, request, session_id):
+        return catalogue_pages.register(self, request, session_id=session_id)
+
+    @http("GET", "/catalogue/sessions")
+    def sessions(self, request):
+        return catalogue_pages.sessions(self, request)
+
+    @http("POST", "/catalogue/sessions")
+    def session_announce(self, request):
+        return catalogue_pages.announce(self, request)
+
+    @http("GET", "/catalogue/sessions/<string:session_id>/registrations")
+    def session_registrations(self, request, session_id):
+        return catalogue_pages.registrations(self, request, session_id=session_id)
 
     # --- JSON API ---
     @http("GET", "/api/v1/tasks")

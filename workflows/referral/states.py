@@ -65,6 +65,9 @@ ALL_ACTIONS = ("complete_draft", "confirm_school_efforts", "triage", "ask_inform
 COORDINATOR_ACTIONS = ("complete_draft", "confirm_school_efforts", "triage", "ask_information",
                        "redirect", "mark_duplicate", "choose_partner", "extend_deadline",
                        "acknowledge", "withdraw", "close")
+# tasks with due dates (the actions a case conference decided, issue 13): allowed in every open
+# state, outside the table above (versioned by `workflow.patched("case-conference")`)
+TASK_ACTIONS = ("add_tasks", "complete_task")
 PARTNER_ACTIONS = ("partner_respond", "submit_feedback", "ask_help", "report_end")
 REPORTER_ACTIONS = ("answer_information",)
 

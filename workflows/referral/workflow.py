@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from temporalio import workflow
@@ -29,13 +29,15 @@ with workflow.unsafe.imports_passed_through():
         DRAFT_FACTS, Deadlines, EmailRequest, ReferralInput, StateChange, WorkflowEvent,
     )
     from workflows.referral.states import (
-        DECLINE_REASONS, END_OUTCOMES, FHIR_TASK_STATUS, RE_ENGAGED, TRIAGE_DECISIONS,
+        DECLINE_REASONS, END_OUTCOMES, FHIR_TASK_STATUS, RE_ENGAGED, TASK_ACTIONS, TRIAGE_DECISIONS,
         InvalidTransition, allowed_actions, check_transition, is_final,
     )
-    from workflows.working_days import add_months, add_working_days
+    from workflows.working_days import BRUSSELS, add_months, add_working_days
 
 LIFECYCLE_V2 = "lifecycle-v2"
 RESERVE_PLACE = "reserve-place-on-accept"   # an accept first takes a place of the offer in matching
+CASE_CONFERENCE = "case-conference"          # tasks with due dates (a case conference's actions)
+MAX_TASKS = 50
 MAX_EXTENSION = 60          # working days one extend_deadline may add
 
 SYSTEM = "system"
@@ -153,6 +155,7 @@ class ReferralWorkflow:
         self.escalated_entry: int | None = None   # sequence of the state entry already escalated
         self.escalations: set[str] = set()
         self.help_requests = 0
+        self.tasks: list[dict] = []               # case conference actions: tasks with due dates
         self.commands: list[Command] = []
         self.command_count = 0
         self.mail_tasks: list[asyncio.Task] = []
@@ -265,6 +268,7 @@ class ReferralWorkflow:
         self.sequence += 1
         self.state = to_state
         self.deadlines = self._entry_deadlines(to_state)
+        self.deadlines.update(self._task_deadlines())   # empty for every run without tasks
         self.overdue = {}
         self.attention = []
         if setup is not None:
@@ -473,6 +477,11 @@ class ReferralWorkflow:
                            {"ref": i.ref, "offer_name": engagement.offer_name, "kind": "feedback"},
                            link=("accept_url", self._engagement_path(engagement)))
             self.deadlines["feedback"] = self._due(self.config.feedback_interval)
+        elif name.startswith("task:"):       # a case conference's action is due
+            task = self._task(name.split(":", 1)[1])
+            if task is not None and task["status"] == "open":
+                self._mark_overdue(name, due)
+                self._escalate(f"task overdue: {task['text'][:200]} ({task['owner']})", kind=name)
         elif name.startswith("feedback:"):   # v2: one per accepted engagement
             engagement = self._engagement_for_offer(name.split(":", 1)[1])
             if engagement is not None and engagement.status == "accepted":
@@ -619,6 +628,10 @@ class ReferralWorkflow:
         """Parse and check one action against the current state; InvalidAction says why not."""
         if self.state is None:
             raise InvalidAction("the referral is still starting; try again")
+        if action in TASK_ACTIONS:
+            if is_final(self.state):
+                raise InvalidAction(f"{action} is not allowed in state {self.state!r} (allowed: none)")
+            return getattr(self, f"_args_{action}")(args)
         if action not in allowed_actions(self.state):
             raise InvalidAction(f"{action} is not allowed in state {self.state!r}"
                                 f" (allowed: {', '.join(allowed_actions(self.state)) or 'none'})")
@@ -795,6 +808,79 @@ class ReferralWorkflow:
                 "what_was_done": _text(args, "what_was_done"),
                 "reason": _text(args, "reason", required=False) or "closed"}
 
+    # ---------------------------------------------------------------- tasks (case conference)
+
+    def _task(self, task_id: str) -> dict | None:
+        return next((t for t in self.tasks if t["id"] == task_id), None)
+
+    def _task_deadlines(self) -> dict[str, datetime]:
+        return {f"task:{t['id']}": datetime.fromisoformat(t["due_at"])
+                for t in self.tasks if t["status"] == "open"}
+
+    def _args_add_tasks(self, args) -> dict:
+        args = _known_keys(args, "add_tasks", ("by", "tasks", "source"))
+        tasks = args.get("tasks")
+        if not isinstance(tasks, list) or not tasks:
+            raise InvalidAction("tasks must be a non-empty list")
+        if len(self.tasks) + len(tasks) > MAX_TASKS:
+            raise InvalidAction(f"a referral holds at most {MAX_TASKS} tasks")
+        clean, ids = [], set()
+        for task in tasks:
+            task = _known_keys(task, "a task", ("id", "text", "owner", "due", "source"))
+            task_id = _text(task, "id")
+            if len(task_id) > 64 or task_id in ids:
+                raise InvalidAction("every task needs its own id of at most 64 characters")
+            ids.add(task_id)
+            due = task.get("due")
+            try:
+                day = datetime.fromisoformat(str(due)).date()
+            except ValueError:
+                raise InvalidAction(f"due must be a date (YYYY-MM-DD), not {due!r}") from None
+            if day < workflow.now().date():
+                raise InvalidAction(f"task {task_id} is due in the past ({day.isoformat()})")
+            clean.append({"id": task_id, "text": _text(task, "text"), "owner": _text(task, "owner"),
+                          "due": day.isoformat(),
+                          "source": _text(task, "source", required=False) or _text(args, "source", required=False)})
+        return {"by": _text(args, "by"), "tasks": clean,
+                "source": _text(args, "source", required=False)}
+
+    def _args_complete_task(self, args) -> dict:
+        args = _known_keys(args, "complete_task", ("by", "task_id", "note"))
+        task = self._task(args.get("task_id"))
+        if task is None:
+            raise InvalidAction(f"unknown task {args.get('task_id')!r}")
+        if task["status"] != "open":
+            raise InvalidAction(f"task {task['id']} is already {task['status']}")
+        return {"by": _text(args, "by"), "task_id": task["id"],
+                "note": _text(args, "note", required=False)}
+
+    async def _do_add_tasks(self, args) -> None:
+        if not workflow.patched(CASE_CONFERENCE):
+            raise InvalidAction("this referral's workflow predates tasks; add them by hand")
+        added = 0
+        for task in args["tasks"]:
+            if self._task(task["id"]) is not None:     # the same conference sent twice
+                continue
+            day = datetime.fromisoformat(task["due"])
+            # due at the end of that working day: 17:00 in Brussels (summer or winter time)
+            due_at = datetime(day.year, day.month, day.day, 17, 0, tzinfo=BRUSSELS).astimezone(timezone.utc)
+            self.tasks.append({**task, "status": "open", "due_at": due_at.isoformat(),
+                               "added_by": args["by"], "added_at": workflow.now().isoformat(),
+                               "done_by": None, "done_at": None, "note": None})
+            self.deadlines[f"task:{task['id']}"] = due_at
+            added += 1
+        self._record("add_tasks", args["by"], f"{added} task(s) added"
+                     + (f" from {args['source']}" if args["source"] else ""))
+
+    async def _do_complete_task(self, args) -> None:
+        task = self._task(args["task_id"])
+        task.update(status="done", done_by=args["by"], done_at=workflow.now().isoformat(),
+                    note=args["note"])
+        self.deadlines.pop(f"task:{task['id']}", None)
+        self.overdue.pop(f"task:{task['id']}", None)
+        self.attention = [a for a in self.attention if a["kind"] != f"task:{task['id']}"]
+        self._record("complete_task", args["by"], f"task {task['id']} done")
+
     async def _handle(self, command: Command) -> dict:
         if command.action == "duplicate_linked":       # internal: a signal from a duplicate
             info = command.args
@@ -957,6 +1043,10 @@ class ReferralWorkflow:
         start = max(current, workflow.now())
         self.deadlines[name] = self._due(args["working_days"], start)
         self.overdue.pop(name, None)
+        task = self._task(name.split(":", 1)[1]) if name.startswith("task:") else None
+        if task is not None:        # a task's new due date outlives the next move
+            task["due_at"] = self.deadlines[name].isoformat()
+            task["due"] = self.deadlines[name].date().isoformat()
         self.attention = [a for a in self.attention if a["kind"] != "escalation"]
         self.escalations = {k for k in self.escalations if not k.startswith(f"{self.sequence}:")}
         self.escalated_entry = None
@@ -1131,6 +1221,22 @@ class ReferralWorkflow:
         self._validate("acknowledge", args)
 
     @workflow.update
+    async def add_tasks(self, args: Any) -> dict:
+        return await self._submit("add_tasks", args)
+
+    @add_tasks.validator
+    def _check_add_tasks(self, args: Any) -> None:
+        self._validate("add_tasks", args)
+
+    @workflow.update
+    async def complete_task(self, args: Any) -> dict:
+        return await self._submit("complete_task", args)
+
+    @complete_task.validator
+    def _check_complete_task(self, args: Any) -> None:
+        self._validate("complete_task", args)
+
+    @workflow.update
     async def withdraw(self, args: Any) -> dict:
         return await self._submit("withdraw", args)
 
@@ -1174,6 +1280,7 @@ class ReferralWorkflow:
             "linked_duplicates": list(self.linked_duplicates),
             "possible_duplicates": list(i.possible_duplicates),
             "anonymised": self.anonymised,
+            "tasks": [dict(t) for t in self.tasks],
             "version": 2 if self.v2 else 1,
         }
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import uuid
+from datetime import timedelta
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -99,13 +100,32 @@ async def draft_merged(env, task_queue):
     return handle
 
 
+async def case_conference(env, task_queue):
+    """A case conference's actions as tasks (`case-conference`): one done, one overdue, closed."""
+    handle = await start(env, task_queue, make_input())
+    await state_is(handle, "triage")
+    await handle.execute_update(ReferralWorkflow.triage, {"by": "c", "decision": "accept"})
+    snap = await handle.execute_update(ReferralWorkflow.choose_partner, {"by": "c", "offer_ids": ["offer-a"]})
+    await handle.execute_update(ReferralWorkflow.partner_respond,
+                                {"token": snap["engagements"][0]["token"], "accept": True, "by": "a"})
+    due = ((await env.get_current_time()).date() + timedelta(days=3)).isoformat()
+    tasks = [{"id": f"c1-{n}", "text": f"actie {n}", "owner": "Arktos", "due": due} for n in (1, 2)]
+    await handle.execute_update(ReferralWorkflow.add_tasks, {"by": "c", "tasks": tasks, "source": "conference:c1"})
+    await handle.execute_update(ReferralWorkflow.complete_task, {"by": "c", "task_id": "c1-1"})
+    snap = await handle.query(ReferralWorkflow.snapshot)
+    await skip_past(env, snap["deadlines"]["task:c1-2"])
+    await handle.execute_update(ReferralWorkflow.complete_task, {"by": "c", "task_id": "c1-2"})
+    await handle.execute_update(ReferralWorkflow.close, {"by": "c", "re_engaged": "yes", "what_was_done": "samen"})
+    return handle
+
+
 SCENARIOS = {"happy_path": happy_path, "decline_then_timeout": decline_then_timeout,
              "rejected": rejected, "question_extend_withdraw": question_extend_withdraw,
-             "draft_merged": draft_merged}
+             "draft_merged": draft_merged, "case_conference": case_conference}
 OPEN_SCENARIOS = {"decline_then_timeout"}   # stored while still running
 
 
-async def record(prefix: str) -> list[Path]:
+async def record(prefix: str, only: tuple[str, ...] = ()) -> list[Path]:
     env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=test_server_path())
     written = []
     try:
@@ -114,6 +134,8 @@ async def record(prefix: str) -> list[Path]:
             async with Worker(env.client, task_queue=task_queue, workflows=[ReferralWorkflow],
                               activities=FakeBoundary().activities(), activity_executor=executor):
                 for name, scenario in SCENARIOS.items():
+                    if only and name not in only:
+                        continue
                     handle = await scenario(env, task_queue)
                     if name not in OPEN_SCENARIOS:
                         await handle.result()
@@ -127,5 +149,6 @@ async def record(prefix: str) -> list[Path]:
 
 
 if __name__ == "__main__":
-    for written_path in asyncio.run(record(sys.argv[1] if len(sys.argv) > 1 else "current")):
+    # python -m workflows.tests.record_histories PREFIX [SCENARIO ...]
+    for written_path in asyncio.run(record(sys.argv[1] if len(sys.argv) > 1 else "current", tuple(sys.argv[2:]))):
         print(written_path)

@@ -101,3 +101,15 @@ def test_state_codes_show_as_labels_and_subject_values_stay_on_one_line():
     subject, _body = render("partner_engagement", "en",
                             dict(FULL_CONTEXT, offer_name="Evil\r\nBcc: someone@example.org"))
     assert "\n" not in subject and "\r" not in subject
+
+
+def test_the_preview_sample_fills_every_template_in_every_language():
+    """The template editor previews with SAMPLE_CONTEXT: it must carry every field any template uses."""
+    from netsterk.i18n import LANGUAGES
+    from services.notifications.templates import TEMPLATES, render_html
+
+    for template in TEMPLATES:
+        for lang in LANGUAGES:
+            subject, body = render(template, lang, SAMPLE_CONTEXT)
+            assert "NS-2026-000123" in subject and body
+            assert render_html(template, lang, SAMPLE_CONTEXT).startswith("<!DOCTYPE html>")

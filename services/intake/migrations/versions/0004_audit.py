@@ -1,13 +1,13 @@
 """intake: audit log of personal data (hash-chained, append-only)
 
-Revision ID: intake_0003
+Revision ID: intake_0004
 """
 from alembic import op
 
 from netsterk.audit import create_audit_tables, drop_audit_tables
 
-revision = "intake_0003"
-down_revision = "intake_0002"
+revision = "intake_0004"
+down_revision = "intake_0003_wraparound"
 branch_labels = None
 depends_on = None
 
