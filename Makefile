@@ -20,8 +20,9 @@ system-deps:
 run: deps
 	$(VENV)/bin/netsterk run
 
+# the dependency audit first (fails on a vulnerability that has a fix), then the suite either way
 test: deps
-	bash scripts/test.sh
+	bash scripts/audit.sh; audit=$$?; bash scripts/test.sh && exit $$audit
 
 # without the slow end-to-end suite (for a quick local loop)
 test-fast: deps

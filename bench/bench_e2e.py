@@ -63,7 +63,8 @@ def bench_stack(var_dir: Path | None = None):
     with rabbit_vhost("netsterk_bench_e2e") as amqp_uri:
         env = {"NETSTERK_VAR_DIR": str(var_dir), "NETSTERK_AMQP_URI": amqp_uri,
                "NETSTERK_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
-               "NETSTERK_TEMPORAL_TASK_QUEUE": "referrals-bench", "NETSTERK_LOG_LEVEL": "WARNING"}
+               "NETSTERK_TEMPORAL_TASK_QUEUE": "referrals-bench", "NETSTERK_LOG_LEVEL": "WARNING",
+               "NETSTERK_INTAKE_RATE_LIMIT": "0"}   # load from one address on purpose
         for name in ("PORTAL_PORT", "INTAKE_PORT", "REPORTING_PORT", "MAILSINK_HTTP_PORT", "SMTP_PORT",
                      "INTAKE_SMTP_PORT"):
             env[f"NETSTERK_{name}"] = str(free_port())

@@ -19,6 +19,8 @@ REFERRAL_STATE_CHANGED = "referral_state_changed"
 REFERRAL_TASK_UPDATED = "referral_task_updated"   # deadlines / attention changed without a move
 REFERRAL_ANONYMISE = "referral_anonymise"         # retention ended: wipe this referral's personal data
 ENGAGEMENT_CHANGED = "engagement_changed"         # an engagement's status changed (issue 5)
+REFERRAL_ERASED = "referral_erased"               # intake: erasure on request (issue 10), wipe it too
+PERSONAL_DATA_ACCESSED = "personal_data_accessed"  # portal: a read/change to audit in intake (issue 10)
 
 # the lifecycle states (DESIGN §4); the allowed moves live in workflows/referral/states.py
 STATES = (

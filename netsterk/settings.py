@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     temporal_task_queue: str = "referrals"
     temporal_ui_url: str = "http://127.0.0.1:8233"
+    # encrypt every workflow payload (inputs, signals, updates, results, queries) with the field
+    # keys before it reaches the Temporal server's database (workflows/codec.py)
+    temporal_encrypt_payloads: bool = True
 
     # database URL per service: NETSTERK_INTAKE_DATABASE_URL etc.; default a SQLite file in var_dir
     intake_database_url: str | None = None
@@ -92,12 +95,23 @@ class Settings(BaseSettings):
     intake_mail_network: str = "mechelen"
     # raw messages are stored here before the gateway answers 250 (default var_dir/mail-in)
     intake_mail_dir: Path | None = None
+    # authentication services whose Authentication-Results header is believed (SPF/DKIM/DMARC
+    # verdicts of our own MX); empty: the topmost header (mail/authentication.py)
+    intake_mail_authserv_ids: str = ""
     # STARTTLS is offered when both are set (PEM files)
     intake_smtp_tls_cert: Path | None = None
     intake_smtp_tls_key: Path | None = None
 
-    # Fernet key for personal data at rest; development default is derived from var_dir below.
+    # Fernet key(s) for personal data at rest, newest first, comma-separated; when unset the
+    # keyring file field_key_file (default var_dir/field.key, one key a line) is used
     field_key: str | None = None
+    field_key_file: Path | None = None
+    # HMAC key of the audit log's hash chain (netsterk/audit.py); when unset var_dir/audit.key
+    audit_key: str | None = None
+    # public form and API of intake: requests per client address per minute (0 = no limit)
+    intake_rate_limit: int = 30
+    # reverse proxies whose X-Forwarded-For is believed (comma-separated addresses)
+    trusted_proxies: str = ""
     # HMAC key for the pseudonymous keys and engagement tokens.
     pseudonym_key: str = "netsterk-development-pseudonym-key"
     # HMAC key that signs the portal's session cookies; set a secret value in production.

@@ -130,6 +130,8 @@ def main(argv=None) -> int:
     add_reports_commands(sub)
     from netsterk_ops.dlq import add_commands as add_dlq_commands
     add_dlq_commands(sub)
+    from netsterk_ops.privacy_cli import add_commands as add_privacy_commands
+    add_privacy_commands(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 

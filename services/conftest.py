@@ -28,6 +28,8 @@ def settings_env(tmp_path, amqp_uri, monkeypatch):
     """Point settings at a temp var dir (SQLite files there) and the test vhost."""
     monkeypatch.setenv("NETSTERK_VAR_DIR", str(tmp_path))
     monkeypatch.setenv("NETSTERK_AMQP_URI", amqp_uri)
+    # intake's per-address rate limit off (tests send many requests); tests of it set their own
+    monkeypatch.setenv("NETSTERK_INTAKE_RATE_LIMIT", "0")
     for key in [k for k in os.environ if k.endswith("_DATABASE_URL") and k.startswith("NETSTERK_")]:
         monkeypatch.delenv(key)
     get_settings.cache_clear()

@@ -1,7 +1,25 @@
+import socket
+
 import pytest
 
 from netsterk.settings import Settings
 from netsterk.testing import free_port, rabbit_vhost
+
+
+def free_port_base(count: int) -> int:
+    """A base port with `count` free ports after it (each process's /metrics: base + its index)."""
+    for _ in range(50):
+        base = free_port()
+        if base + count >= 65000:
+            continue
+        try:
+            for port in range(base, base + count):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+    raise RuntimeError("no range of free ports")
 
 
 @pytest.fixture(scope="session")
@@ -27,6 +45,8 @@ def live_stack(tmp_path_factory):
             "NETSTERK_SMTP_PORT": str(free_port()),
             "NETSTERK_INTAKE_SMTP_PORT": str(free_port()),
             "NETSTERK_LOG_LEVEL": "INFO",
+            # every process serves /metrics (issue 10: no personal data in metrics)
+            "NETSTERK_METRICS_PORT": str(free_port_base(16)),
         }
         settings = Settings(**{k.removeprefix("NETSTERK_").lower(): v for k, v in env.items()})
         stack = Stack(settings, env, echo=False, temporal_ui=False)

@@ -106,8 +106,12 @@ def test_250_only_with_the_raw_file_on_disk_and_refusals(stack, tmp_path):
     assert code == 250, text
     mail_id = text.decode().rsplit(" ", 1)[1]
     stored = pending_dir(stack) / f"{mail_id}.eml"
-    assert stored.read_bytes() == raw   # the bytes exactly as sent, there when 250 came back
-    meta = (pending_dir(stack) / f"{mail_id}.json").read_text()
+    # the bytes exactly as sent, there when 250 came back — encrypted with the field keys (issue 10)
+    from cryptography.fernet import Fernet, MultiFernet
+    keys = (Path(stack.env["NETSTERK_VAR_DIR"]) / "field.key").read_text().split()
+    fernet = MultiFernet([Fernet(k) for k in keys])
+    assert b"An Peeters" not in stored.read_bytes() and fernet.decrypt(stored.read_bytes()) == raw
+    meta = fernet.decrypt((pending_dir(stack) / f"{mail_id}.json").read_bytes()).decode()
     assert hashlib.sha256(raw).hexdigest() in meta
 
     assert send(stack, raw, rcpt="iemand@elders.example")[0] == 550

@@ -18,6 +18,7 @@ from temporalio.worker import Worker
 from netsterk import metrics
 from netsterk.logging import configure_logging, get_logger
 from netsterk.settings import get_settings
+from workflows.codec import data_converter
 from workflows.referral.activities import ReferralActivities
 from workflows.referral.workflow import ReferralWorkflow
 
@@ -34,7 +35,7 @@ async def connect_client(address: str, namespace: str, *, attempts: int = 60) ->
     """Connect to Temporal, waiting for it while it starts (the processes start together)."""
     for attempt in range(1, attempts + 1):
         try:
-            return await Client.connect(address, namespace=namespace)
+            return await Client.connect(address, namespace=namespace, data_converter=data_converter())
         except Exception as exc:  # the server is not up yet
             if attempt == attempts:
                 raise

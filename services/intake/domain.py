@@ -243,29 +243,22 @@ WIPED_EVENT_KEYS = ("reporter_email", "school_email", "person_key", "household_k
 def anonymise_referral(session: Session, envelope: dict) -> bool:
     """`referral_workflow.referral_anonymise`: wipe the personal fields of the referral and of
     its stored outgoing events, irreversibly. Counts (age, postcode, categories, state) stay.
-    Idempotent; returns False when there was nothing (left) to wipe."""
+    Idempotent; returns False when there was nothing (left) to wipe. Audited."""
+    from services.intake import privacy
+
     payload = envelope["payload"]
     referral = session.get(Referral, payload.get("referral_id") or "")
     if referral is None:
         raise LookupError(f"anonymise for unknown referral {payload.get('ref')}")
-    changed = any(getattr(referral, name) for name in WIPED_TEXT + WIPED_OPTIONAL)
-    for name in WIPED_TEXT:
-        setattr(referral, name, "")
-    for name in WIPED_OPTIONAL:
-        setattr(referral, name, None)
-    for row in session.scalars(select(Outbox).where(Outbox.event_type == contracts.REFERRAL_SUBMITTED)):
-        body = row.body or {}
-        if (body.get("payload") or {}).get("referral_id") != referral.id:
-            continue
-        event_payload = dict(body["payload"])
-        if any(event_payload.get(key) for key in WIPED_EVENT_KEYS):
-            event_payload.update({key: None for key in WIPED_EVENT_KEYS})
-            row.body = dict(body, payload=event_payload)
-            changed = True
+    changed = privacy.wipe_referral(session, referral)
     from services.intake.wraparound import anonymise as anonymise_wraparound
 
     changed = anonymise_wraparound(session, referral.id) or changed
-    return wipe_mail_of(session, referral.id) or changed
+    if changed:
+        privacy.log_referral(session, {"username": "retention timer", "role": "system",
+                                       "origin": "workflow"},
+                             "anonymise", referral, "retention period ended")
+    return changed
 
 
 def wipe_mail_of(session: Session, referral_id: str) -> bool:

@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, DateTime, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from netsterk.audit import audit_models
 from netsterk.crypto import EncryptedText
 from netsterk.db import OutboxMixin, ProcessedMessageMixin, utcnow
 
@@ -108,3 +109,9 @@ class Outbox(OutboxMixin, Base):
 
 class ProcessedMessage(ProcessedMessageMixin, Base):
     """Message ids intake's consumers already handled."""
+
+
+# the audit log of personal data (netsterk/audit.py): every read and change of a referral's or a
+# mail's personal data, hash-chained, append-only
+AUDIT = audit_models(Base)
+AuditEntry, AuditHead = AUDIT.entry, AUDIT.head

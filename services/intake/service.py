@@ -11,7 +11,7 @@ from netsterk.nameko_support import event_handler  # quorum-capable
 from netsterk.nameko_support import rpc  # quorum-capable
 from nameko.timer import timer
 from nameko.rpc import RpcProxy
-from nameko.web.handlers import http
+from netsterk.web_security import client_address, guarded_http as http
 from werkzeug.utils import redirect
 
 from netsterk import contracts
@@ -22,7 +22,8 @@ from netsterk.settings import get_settings
 from netsterk.nameko_support import (
     Database, OutboxRelay, consume_once, health_report, html_response, http_health, json_response,
 )
-from services.intake import conference, domain, openapi, pages, plan, voice
+from services.intake import conference, domain, openapi, pages, plan, privacy, voice
+from services.intake.mail import sanitise
 from services.intake.wraparound import Refusal
 from services.intake.models import Outbox, ProcessedMessage
 from services.intake.mail import bounces as mail_bounces
@@ -63,7 +64,7 @@ class IntakeService:
     # --- submission: one write path for form, API, phone entry and direct engagements ---
 
     def _submit(self, data: dict, *, channel: str, entered_by: str | None = None,
-                direct: dict | None = None, draft_token: str | None = None):
+                direct: dict | None = None, draft_token: str | None = None, origin: str | None = None):
         """Validate and store; returns (referral status, None) or (None, errors)."""
         with session_scope(self.db) as session:
             network = data.get("network") if isinstance(data, dict) else None
@@ -80,6 +81,12 @@ class IntakeService:
                     return None, {"_": both("intake.draft_not_found")}
             else:
                 referral = domain.submit_referral(session, clean, entered_by=entered_by, direct=direct)
+            privacy.log_referral(session, {
+                "username": entered_by or "reporter", "origin": origin or channel,
+                "role": {"phone": "coordinator", "direct": "partner_staff"}.get(channel, "reporter")},
+                "update" if completes else "create", referral,
+                "referral completed" if completes else f"referral submitted ({channel})",
+                fields=[f for f in privacy.PERSONAL_FIELDS if getattr(referral, f)])
             domain.delete_draft(session, draft_token)
             view = domain.status_view(referral)
         with log_context(network=view["network"], referral_ref=view["ref"]):
@@ -94,30 +101,33 @@ class IntakeService:
         with session_scope(self.db) as session:
             return domain.list_networks(session)
 
-    @http("POST", "/api/v1/referrals")
+    @http("POST", "/api/v1/referrals", rate_limit="public", max_body=MAX_BODY_BYTES)
     def api_submit(self, request):
         data, error = _json_body(request)
         if error:
             return error
-        view, errors = self._submit(data, channel="api")
+        view, errors = self._submit(data, channel="api", origin=client_address(request))
         if errors:
             return json_response({"errors": errors}, 422)
         return json_response(view, 201)
 
-    @http("POST", "/api/v1/drafts")
+    @http("POST", "/api/v1/drafts", rate_limit="public", max_body=MAX_BODY_BYTES)
     def api_save_draft(self, request):
         data, error = _json_body(request)
         if error:
             return error
         with session_scope(self.db) as session:
             token, expires = domain.save_draft(session, data)
+            privacy.log_draft(session, token, "update", client_address(request), data.get("network"))
         return json_response({"token": token, "expires_at": expires.isoformat(),
                               "resume_url": f"/referrals/draft/{token}"}, 201)
 
-    @http("GET", "/api/v1/drafts/<string:token>")
+    @http("GET", "/api/v1/drafts/<string:token>", rate_limit="token")
     def api_load_draft(self, request, token):
         with session_scope(self.db) as session:
             data = domain.load_draft(session, token)
+            if data is not None:
+                privacy.log_draft(session, token, "read", client_address(request), data.get("network"))
         if data is None:
             return json_response({"errors": {"token": both("intake.draft_not_found")}}, 404)
         return json_response(data)
@@ -133,7 +143,7 @@ class IntakeService:
             values["categories"] = request.args.getlist("categories")
         return html_response(pages.referral_form(self._networks(), values, {}))
 
-    @http("POST", "/referrals/new")
+    @http("POST", "/referrals/new", rate_limit="public", max_body=MAX_BODY_BYTES)
     def form_submit(self, request):
         if (request.content_length or 0) > MAX_BODY_BYTES:
             return html_response(pages.page("413", both("intake.request_too_large")), 413)
@@ -141,16 +151,19 @@ class IntakeService:
         if request.form.get("action") == "save_draft":
             with session_scope(self.db) as session:
                 token, expires = domain.save_draft(session, data, token=token)
+                privacy.log_draft(session, token, "update", client_address(request), data.get("network"))
             return html_response(pages.draft_saved_page(token, expires))
-        view, errors = self._submit(data, channel="web", draft_token=token)
+        view, errors = self._submit(data, channel="web", draft_token=token, origin=client_address(request))
         if errors:
             return html_response(pages.referral_form(self._networks(), data, errors, draft_token=token), 422)
         return redirect(f"/referrals/submitted/{view['ref']}", code=303)
 
-    @http("GET", "/referrals/draft/<string:token>")
+    @http("GET", "/referrals/draft/<string:token>", rate_limit="token")
     def resume_draft(self, request, token):
         with session_scope(self.db) as session:
             data = domain.load_draft(session, token)
+            if data is not None:
+                privacy.log_draft(session, token, "read", client_address(request), data.get("network"))
         if data is None:
             return html_response(pages.page("404", both("intake.draft_not_found")), 404)
         return html_response(pages.referral_form(self._networks(), data, {}, draft_token=token))
@@ -297,6 +310,75 @@ class IntakeService:
         self.process_mail()
         return self.mail_status(mail_id)
 
+    # --- privacy (issue 10): right of access, erasure, the audit log --------------------------
+    # `actor` = {username, role, network, origin, purpose} of the staff member (the portal passes
+    # it); a referral outside the actor's network or role is answered as unknown (LookupError)
+
+    @rpc
+    def privacy_export(self, actor, referral_id=None, ref=None):
+        try:
+            with session_scope(self.db) as session:
+                return privacy.export_referral(session, actor, referral_id=referral_id, ref=ref)
+        except privacy.NotAllowed:
+            raise LookupError("not found") from None
+
+    @rpc
+    def privacy_erase(self, actor, referral_id=None, ref=None, reason=""):
+        """Erasure where allowed; raises ValueError('refused:<state>') while care is ongoing."""
+        try:
+            with session_scope(self.db) as session:
+                result = privacy.erase_referral(session, actor, referral_id=referral_id, ref=ref,
+                                                reason=reason)
+        except privacy.ErasureRefused as refused:
+            raise ValueError(f"refused:{refused.state}") from None
+        except privacy.NotAllowed:
+            raise LookupError("not found") from None
+        self.outbox.flush()
+        return result
+
+    @rpc
+    def audit_log(self, actor, limit=200, before=None):
+        try:
+            with session_scope(self.db) as session:
+                return privacy.audit_log(session, actor, limit=min(int(limit), 1000), before=before)
+        except privacy.NotAllowed:
+            raise LookupError("not found") from None
+
+    @rpc
+    def audit_verify(self):
+        """The chain's state (no entries, no personal data): for ops and `netsterk audit verify`."""
+        from netsterk import audit
+        from services.intake.models import AUDIT
+
+        with session_scope(self.db) as session:
+            return audit.verify(session, AUDIT)
+
+    @rpc
+    def mail_show(self, actor, mail_id):
+        """One incoming mail for the coordinator: sender, subject, text and the HTML sanitised,
+        with its authentication verdict. Scoped to the actor's network; audited as a read."""
+        from netsterk import audit
+        from services.intake.mail import authentication
+
+        actor = audit.actor_of(actor)
+        with session_scope(self.db) as session:
+            row = session.get(MailMessage, mail_id)
+            if row is None or actor["role"] != "coordinator" or not actor["network"] \
+                    or row.network not in (actor["network"], None):
+                raise LookupError("not found")
+            import base64
+            raw = base64.b64decode(row.raw or "")
+            html = sanitise.html_part(raw) if raw else None
+            privacy.log(session, actor, "read", record_type="mail", record_id=row.id,
+                        fields=["from_addr", "subject", "text"] + (["html"] if html else []),
+                        purpose="mail review", network=row.network or actor["network"],
+                        record_ref=row.referral_ref)
+            checked = authentication.check_raw(raw, {a.strip().lower() for a in get_settings()
+                                                      .intake_mail_authserv_ids.split(",") if a.strip()})
+            return {**mail_processing.view(row), "from": row.from_addr, "subject": row.subject,
+                    "text": row.text, "html": sanitise.sanitise_html(html) if html else None,
+                    "authentication": checked}
+
     # --- working together around one young person (issue 13): plan, voice, case conference ---
     # The portal vouches for the viewer ({role, network, by, organisation_id?, can_edit?});
     # every answer is {"result": ...} or {"error": {status, message, field}}.
@@ -381,6 +463,11 @@ class IntakeService:
     def on_state_changed(self, body):
         consume_once(self, consumer="intake.on_state_changed", body=body,
                      apply=domain.apply_state_change, processed_model=ProcessedMessage)
+
+    @event_handler(contracts.PORTAL, contracts.PERSONAL_DATA_ACCESSED)
+    def on_personal_data_accessed(self, body):
+        consume_once(self, consumer="intake.on_personal_data_accessed", body=body,
+                     apply=privacy.apply_access_event, processed_model=ProcessedMessage)
 
     @event_handler(contracts.WORKFLOW, contracts.REFERRAL_ANONYMISE)
     def on_referral_anonymise(self, body):

@@ -14,8 +14,8 @@ from netsterk.nameko_support import event_handler, rpc  # quorum-capable
 from nameko.timer import timer
 
 from netsterk.contracts import (
-    ENGAGEMENT_CHANGED, MATCHING, REFERRAL_ANONYMISE, REFERRAL_STATE_CHANGED, REFERRAL_TASK_UPDATED,
-    WORKFLOW,
+    ENGAGEMENT_CHANGED, INTAKE, MATCHING, REFERRAL_ANONYMISE, REFERRAL_ERASED, REFERRAL_STATE_CHANGED,
+    REFERRAL_TASK_UPDATED, WORKFLOW,
 )
 from netsterk.i18n import LANGUAGES
 from netsterk.logging import get_logger, log_context
@@ -83,6 +83,12 @@ class NotificationsService:
     @event_handler(WORKFLOW, REFERRAL_ANONYMISE)
     def on_referral_anonymise(self, body):
         consume_once(self, consumer="notifications.on_referral_anonymise", body=body,
+                     apply=domain.anonymise_referral, processed_model=ProcessedMessage)
+
+    @event_handler(INTAKE, REFERRAL_ERASED)
+    def on_referral_erased(self, body):
+        """Erasure on request (issue 10): the same wipe as after retention."""
+        consume_once(self, consumer="notifications.on_referral_erased", body=body,
                      apply=domain.anonymise_referral, processed_model=ProcessedMessage)
 
     @timer(interval=RETRY_TICK_SECONDS)

@@ -33,6 +33,9 @@ POLICY: dict[str, frozenset[str]] = {name: frozenset(roles) for name, roles in {
     # e-mails that were not sent, bouncing addresses; the network's own e-mail wording (issue 7)
     "notifications.failed": ("coordinator", "network_admin"),
     "notifications.templates": ("network_admin",),
+    # privacy (issue 10): rights of access / erasure, and the audit log
+    "privacy.rights": ("coordinator",),
+    "privacy.audit": ("network_admin",),
     # ops: the health of the system, no personal data
     "ops.view": ("ops",),
     "ops.replay": ("ops",),

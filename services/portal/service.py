@@ -7,13 +7,14 @@ from nameko.rpc import RpcProxy
 from netsterk.nameko_support import event_handler, rpc  # quorum-capable
 
 from netsterk.contracts import (
-    BRIDGE, ENGAGEMENT_CHANGED, INTAKE, PORTAL, REFERRAL_ANONYMISE, REFERRAL_STATE_CHANGED, REFERRAL_TASK_UPDATED, WORKFLOW,
+    BRIDGE, ENGAGEMENT_CHANGED, INTAKE, PORTAL, REFERRAL_ANONYMISE, REFERRAL_ERASED, REFERRAL_STATE_CHANGED,
+    REFERRAL_TASK_UPDATED, WORKFLOW,
 )
 from netsterk.db import session_scope
 from netsterk.nameko_support import Database, consume_once, health_report, http_health
 from services.portal import directory
 from services.portal import catalogue_pages, conference_pages, plan_pages
-from services.portal import auth, intake_entry, mailbox, tasks, web
+from services.portal import auth, intake_entry, mailbox, privacy_pages, tasks, web
 from services.portal import link_pages, template_pages
 from services.portal import admin_pages, ops_pages, partner_pages
 from services.portal.security import PageLanguage, http   # CSRF, security headers, language
@@ -74,6 +75,11 @@ class PortalService:
     @event_handler(WORKFLOW, REFERRAL_ANONYMISE)
     def on_referral_anonymise(self, body):
         consume_once(self, consumer="portal.on_referral_anonymise", body=body,
+                     apply=tasks.apply_anonymise, processed_model=ProcessedMessage)
+
+    @event_handler(INTAKE, REFERRAL_ERASED)
+    def on_referral_erased(self, body):
+        consume_once(self, consumer="portal.on_referral_erased", body=body,
                      apply=tasks.apply_anonymise, processed_model=ProcessedMessage)
 
     # --- staff pages ---
@@ -337,6 +343,23 @@ class PortalService:
     @http("GET", "/reports/periodic.html")
     def report_periodic(self, request):
         return report_area.periodic_report(self, request)
+
+    # --- privacy (issue 10): rights of access / erasure, the audit log ---
+    @http("GET", "/privacy")
+    def privacy_index(self, request):
+        return privacy_pages.index(self, request)
+
+    @http("POST", "/privacy/export")
+    def privacy_export(self, request):
+        return privacy_pages.export(self, request)
+
+    @http("POST", "/privacy/erase")
+    def privacy_erase(self, request):
+        return privacy_pages.erase(self, request)
+
+    @http("GET", "/privacy/audit")
+    def privacy_audit(self, request):
+        return privacy_pages.audit_page(self, request)
 
     # --- working together around one young person (issue 13) ---
     @http("GET", REFERRAL + "/plan")

@@ -413,6 +413,7 @@ def inbox(service, request) -> Response:
 def referral_detail(service, request, referral_id: str) -> Response:
     user = access.require(session_user(service, request), "referral.view")
     snapshot = network_snapshot(service, user, referral_id)
+    privacy_pages.audit_access(service, user, request, snapshot)          # issue 10: audited read
     with log_context(network=user.network, referral_ref=snapshot.get("ref")):
         log.info("referral_viewed")
     return html_response(pages.detail_page(user, snapshot))
@@ -441,6 +442,8 @@ def referral_action(service, request, referral_id: str, action: str) -> Response
         args = resolve_target(service, user, schemas.coordinator_args(action, values, user.username))
         command = schemas.command_id(values.get("command_id"))
         with log_context(network=user.network, referral_ref=snapshot.get("ref")):
+            privacy_pages.audit_access(service, user, request, snapshot, action="update",  # issue 10
+                                       purpose=f"action {action}", fields=[action])
             call_bridge(service, "act", referral_id, action, args, command)
             log.info("action_done", action=action)
     except schemas.ActionError as error:
@@ -585,7 +588,9 @@ def api_tasks(service, request) -> Response:
 @api
 def api_referral(service, request, referral_id: str) -> Response:
     user = access.require(api_user(service, request), "referral.view")
-    return json_response(network_snapshot(service, user, referral_id))
+    snapshot = network_snapshot(service, user, referral_id)
+    privacy_pages.audit_access(service, user, request, snapshot, purpose="referral API")  # issue 10
+    return json_response(snapshot)
 
 
 @api
@@ -607,6 +612,12 @@ def api_action(service, request, referral_id: str, action: str) -> Response:
     snapshot = network_snapshot(service, user, referral_id)
     args = resolve_target(service, user, args)
     with log_context(network=user.network, referral_ref=snapshot.get("ref")):
+        privacy_pages.audit_access(service, user, request, snapshot, action="update",  # issue 10
+                                   purpose=f"action {action} (API)", fields=[action])
         result = call_bridge(service, "act", referral_id, action, args, command)
         log.info("action_done", action=action, via="api")
     return json_response({"result": result})
+
+
+# issue 10: the audit of reads and changes (at the end: privacy_pages uses this module's helpers)
+from services.portal import privacy_pages  # noqa: E402

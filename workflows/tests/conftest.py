@@ -24,6 +24,23 @@ from workflows.referral.workflow import ReferralWorkflow
 VENV_BIN = Path(sys.executable).parent
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_field_key():
+    """One field key for this test run and the worker / bridge processes it starts (they inherit
+    the environment): workflow payloads are encrypted with it (workflows/codec.py)."""
+    import os
+
+    from cryptography.fernet import Fernet
+
+    from netsterk import crypto
+    from netsterk.settings import get_settings
+
+    os.environ.setdefault("NETSTERK_FIELD_KEY", Fernet.generate_key().decode())
+    get_settings.cache_clear()
+    crypto.reset_cache()
+    yield
+
+
 def test_server_path() -> str:
     return shutil.which("temporal-test-server") or str(VENV_BIN / "temporal-test-server")
 

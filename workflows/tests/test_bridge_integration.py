@@ -23,6 +23,7 @@ from netsterk.envelope import make_envelope
 from netsterk.settings import REPO_ROOT
 from netsterk.testing import free_port, rabbit_vhost, wait_until
 from workflows.bridge import EVENT_QUEUE
+from workflows.codec import data_converter
 from workflows.referral.activities import ReferralActivities
 from workflows.referral.shared import EmailRequest
 from workflows.referral.workflow import ReferralWorkflow
@@ -171,7 +172,7 @@ async def test_bridge_starts_once_serves_rpc_and_dead_letters(amqp_uri, temporal
         kombu.Queue(changes_queue, exchange=event_exchange(WORKFLOW),
                     routing_key=REFERRAL_STATE_CHANGED, durable=True)(connection.channel()).declare()
 
-    client = await Client.connect(temporal_address)
+    client = await Client.connect(temporal_address, data_converter=data_converter())
     with ThreadPoolExecutor(max_workers=4) as executor:
         async with Worker(client, task_queue=task_queue, workflows=[ReferralWorkflow],
                           activities=[rank_offers, send_email, real.publish_state_change,
@@ -352,7 +353,7 @@ async def test_worker_process_runs_a_referral_and_stops_on_sigterm(amqp_uri, tem
         process = subprocess.Popen([sys.executable, "-m", "workflows.worker"], cwd=REPO_ROOT,
                                    env=env, stdout=log_file, stderr=subprocess.STDOUT)
         try:
-            client = await Client.connect(temporal_address)
+            client = await Client.connect(temporal_address, data_converter=data_converter())
             referral_id = uuid.uuid4().hex
             from workflows.referral.shared import ReferralInput
             referral = ReferralInput.from_event(submitted(referral_id))
@@ -394,7 +395,7 @@ async def test_start_waits_while_temporal_is_down_and_refusals_are_dead_lettered
         return {"status": "sent", "mail_id": "1"}
 
     real = ReferralActivities(amqp_uri=amqp_uri)
-    client = await Client.connect(temporal_server.address)
+    client = await Client.connect(temporal_server.address, data_converter=data_converter())
     with ThreadPoolExecutor(max_workers=2) as executor:
         async with Worker(client, task_queue=task_queue, workflows=[ReferralWorkflow],
                           activities=[send_email, real.publish_state_change, real.publish_workflow_event],

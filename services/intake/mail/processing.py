@@ -22,6 +22,7 @@ from netsterk.db import add_to_outbox, utcnow
 from netsterk.logging import get_logger
 from netsterk.settings import Settings
 from services.intake import domain
+from services.intake.mail import authentication
 from services.intake.mail.addresses import own_domains
 from services.intake.mail.models import MailAttachment, MailMessage
 from services.intake.mail.parse import ParsedMail, parse_mail
@@ -145,9 +146,19 @@ def process(session: Session, mail_id: str, settings: Settings, parsed: ParsedMa
     row.answers = row.answers[:255] if row.answers else None
     row.processed_at = utcnow()
     _store_attachments(session, row, parsed, settings)
+    checked = authentication.check_stored(row.raw, {a.strip().lower() for a in
+                                                    settings.intake_mail_authserv_ids.split(",") if a.strip()})
+    if checked["failures"]:
+        row.problems = row.problems + [f"sender not verified: {', '.join(checked['failures'])}"]
 
     if parsed.kind == "unprocessable":
         _quarantine(row, "; ".join(parsed.problems) or "not a mail message")
+    elif checked["failures"] and parsed.kind in ("referral", "reply"):
+        # a spoofed sender must not open a referral or speak for a party: a person looks first
+        _link(row, find_referral(session, parsed, sent) if parsed.kind == "reply" else None)
+        row.status = "review"
+        row.review_reason = f"sender not verified (Authentication-Results: {', '.join(checked['failures'])})"[:200]
+        row.network = row.network or _network_for(session, row, settings)
     elif parsed.kind == "referral":
         _new_referral(session, row, parsed, settings)
     elif parsed.kind == "reply":
@@ -280,6 +291,10 @@ def _new_referral(session: Session, row: MailMessage, parsed: ParsedMail, settin
         urgency="normal", entered_by=None, correlation_id=str(uuid.uuid4()), created_at=now)
     session.add(referral)
     session.flush()
+    from services.intake import privacy
+    privacy.log_referral(session, {"username": "e-mail gateway", "role": "system", "origin": "smtp"},
+                         "create", referral, "referral by e-mail",
+                         fields=("reporter_name", "reporter_email", "description"))
     form = {"network": network, "reporter_name": parsed.from_name or "",
             "reporter_email": parsed.from_addr, "description": description, "lang": lang,
             "mail_referral_id": referral.id, "mail_ref": referral.ref}

@@ -4,7 +4,10 @@ Layout under the store directory:
     pending/<id>.json   envelope sender, recipients, sha256, size, received_at
     pending/<id>.eml    the raw bytes exactly as received (its rename is the commit point)
 Each file is written to a temp file, fsynced, renamed, and the directory fsynced. A message stays
-in pending/ until intake confirmed it holds its own (encrypted) copy; then both files go."""
+in pending/ until intake confirmed it holds its own (encrypted) copy; then both files go. Both
+files are encrypted with the field keys (netsterk/crypto.py): raw mail and the sender's address
+are personal data, even for the seconds they wait here (issue 10). Files written before that
+(clear) are still read."""
 from __future__ import annotations
 
 import hashlib
@@ -16,6 +19,18 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+
+from cryptography.fernet import InvalidToken
+
+from netsterk import crypto
+
+
+def _open(data: bytes) -> bytes:
+    """Decrypt a stored file; a file from before encryption (clear) is returned as it is."""
+    try:
+        return crypto.decrypt_bytes(data)
+    except (InvalidToken, ValueError, TypeError):
+        return data
 
 
 @dataclass(frozen=True)
@@ -65,8 +80,8 @@ class RawStore:
             rcpt_tos=list(rcpt_tos), received_at=datetime.now(timezone.utc).isoformat())
         with self._lock:
             self._write(self.pending_dir / f"{stored.id}.json",
-                        json.dumps(stored.__dict__, ensure_ascii=True).encode("ascii"))
-            self._write(self.pending_dir / f"{stored.id}.eml", raw)
+                        crypto.encrypt_bytes(json.dumps(stored.__dict__, ensure_ascii=True).encode("ascii")))
+            self._write(self.pending_dir / f"{stored.id}.eml", crypto.encrypt_bytes(raw))
             self._sync_dir()
         return stored
 
@@ -77,8 +92,8 @@ class RawStore:
         return sorted(p.stem for p in self.pending_dir.glob("*.eml") if not p.name.startswith("."))
 
     def load(self, mail_id: str) -> tuple[StoredMail, bytes]:
-        meta = json.loads((self.pending_dir / f"{mail_id}.json").read_text("ascii"))
-        raw = (self.pending_dir / f"{mail_id}.eml").read_bytes()
+        meta = json.loads(_open((self.pending_dir / f"{mail_id}.json").read_bytes()).decode("ascii"))
+        raw = _open((self.pending_dir / f"{mail_id}.eml").read_bytes())
         return StoredMail(**meta), raw
 
     def raw_path(self, mail_id: str) -> Path:

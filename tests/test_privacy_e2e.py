@@ -1,0 +1,205 @@
+"""Issue 10 through the real stack: a referral with a recognisable name travels from the public
+form to closure; the name must never appear in a log line, in any process's /metrics, or in
+clear in any database file of the stack (every service's SQLite file and Temporal's). Then the
+coordinator exports what is held and erases it, the network admin sees both in the audit log
+with an intact chain, and the public form answers a flood with 429."""
+import re
+
+import pytest
+import requests
+from requests.adapters import HTTPAdapter
+
+from netsterk import amqp
+from netsterk.testing import wait_until
+
+pytestmark = pytest.mark.slow
+
+FIRST, LAST = "Zoltavia", "Quibbleworthy"          # the recognisable name
+DESCRIPTION_MARK = "Xylofoonzorgen"                 # a recognisable word of the free text
+FEEDBACK_MARK = "Feedbackvertrouwelijk"             # a partner's free text (travels in the workflow)
+REPORTER_EMAIL = "privacy.reporter@atheneum.example.org"
+PASSWORD = "netsterk-demo"
+
+
+class SourceAddress(HTTPAdapter):
+    """Requests from another loopback address (127.0.0.0/8): its own rate-limit budget."""
+
+    def __init__(self, address: str, **kwargs):
+        self.address = address
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def client(address: str) -> requests.Session:
+    session = requests.Session()
+    session.mount("http://", SourceAddress(address))
+    return session
+
+
+def login(settings, username: str):
+    """A signed-in portal client (password, TOTP, CSRF token on every post: services/portal/testing.py)."""
+    from services.portal.testing import signed_in
+
+    return signed_in(settings.portal_url, username)
+
+
+def act(coordinator, settings, referral_id, action, **args):
+    response = coordinator.post(f"{settings.portal_url}/api/v1/referrals/{referral_id}/actions/{action}",
+                                json=args, timeout=30)
+    assert response.status_code == 200, response.text
+
+
+def snapshot(coordinator, settings, referral_id):
+    return coordinator.get(f"{settings.portal_url}/api/v1/referrals/{referral_id}", timeout=10).json()
+
+
+def wait_state(coordinator, settings, referral_id, state):
+    return wait_until(lambda: (s := snapshot(coordinator, settings, referral_id))["state"] == state and s,
+                      timeout=90, what=f"state {state}")
+
+
+def form(**overrides):
+    data = {
+        "network": "mechelen", "reporter_name": "Reporter Privacy", "reporter_organisation": "GO! Atheneum",
+        "reporter_role": "leerlingbegeleider", "reporter_email": REPORTER_EMAIL,
+        "reporter_is_school": "on", "first_name": FIRST, "last_name": LAST, "birth_date": "2011-04-05",
+        "school_level": "secondary", "postcode": "2800", "languages": "nl",
+        "categories": ["truancy"], "description": f"{DESCRIPTION_MARK}: komt onregelmatig naar school.",
+        "school_efforts": "Drie telefoons.", "school_efforts_when": "4/11", "school_efforts_result": "Geen contact",
+        "consent": "parents",
+    }
+    data.update(overrides)
+    return data
+
+
+def mails(settings, to):
+    messages = requests.get(f"{settings.mailsink_url}/api/messages", timeout=5).json()
+    return [m for m in messages if any(to in addr for addr in m["to"])]
+
+
+def needles() -> list[bytes]:
+    words = (FIRST, LAST, DESCRIPTION_MARK)
+    return [w.encode() for w in words] + [w.lower().encode() for w in words] + [w.encode("utf-16-le") for w in words]
+
+
+def test_a_name_never_leaks_into_logs_metrics_or_databases_and_rights_are_audited(live_stack):
+    settings, stack = live_stack
+    reporter = client("127.0.0.5")
+
+    # 1. the reporter submits; the coordinator takes it through to closure
+    done = reporter.post(f"{settings.intake_url}/referrals/new", data=form(), timeout=10)
+    assert done.status_code == 200, done.text
+    ref = re.search(r"NS-\d{4}-\d{6}", done.text).group(0)
+    for header in ("Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options"):
+        assert header in done.headers
+    coordinator = login(settings, "coordinator")
+    task = wait_until(lambda: next((t for t in coordinator.get(f"{settings.portal_url}/api/v1/tasks", timeout=10).json()
+                                    if t["ref"] == ref and t["state"] == "triage"), None),
+                      timeout=90, what="the triage task")
+    referral_id = task["referral_id"]
+    act(coordinator, settings, referral_id, "triage", decision="accept", reason="past")
+    candidates = wait_state(coordinator, settings, referral_id, "matching")["candidates"]
+    act(coordinator, settings, referral_id, "choose_partner", offer_ids=[candidates[0]["offer_id"]])
+    wait_state(coordinator, settings, referral_id, "awaiting_partner")
+    partner_mail = wait_until(lambda: [m for m in mails(settings, candidates[0]["contact_email"])
+                                       if ref in m["subject"]], timeout=60, what="the partner's e-mail")[0]
+    link = re.search(r"https?://\S+/engagements/\S+", partner_mail["text"]).group(0)
+    page = requests.get(link, timeout=10)
+    assert page.status_code == 200 and FIRST not in page.text and LAST not in page.text
+    from services.portal.testing import anonymous_post
+    assert anonymous_post(f"{link}/respond", data={"accept": "1"}, timeout=30).status_code == 200
+    wait_state(coordinator, settings, referral_id, "in_progress")
+    feedback = anonymous_post(f"{link}/feedback", data={"text": f"{FEEDBACK_MARK}: eerste gesprek gehad."}, timeout=30)
+    assert feedback.status_code == 200, feedback.text
+    wait_until(lambda: snapshot(coordinator, settings, referral_id)["feedback"], timeout=60, what="the feedback")
+    act(coordinator, settings, referral_id, "close", re_engaged="yes", what_was_done="traject gelopen")
+    wait_state(coordinator, settings, referral_id, "closed")
+    wait_until(lambda: len(mails(settings, REPORTER_EMAIL)) >= 2, timeout=60,
+               what="the reporter's closing e-mail")
+
+    # 2. the coordinator exports what is held (right of access): the name is in the download only
+    privacy = coordinator.get(f"{settings.portal_url}/privacy", timeout=10)
+    assert privacy.status_code == 200 and 'id="privacy-export"' in privacy.text
+    exported = coordinator.post(f"{settings.portal_url}/privacy/export", timeout=30,
+                                data={"ref": ref, "purpose": "inzageverzoek ouders"})
+    assert exported.status_code == 200, exported.text
+    assert exported.headers["Content-Disposition"].startswith("attachment")
+    held = exported.json()
+    assert held["intake"]["referral"]["first_name"] == FIRST and held["intake"]["referral"]["last_name"] == LAST
+    assert held["workflow"]["state"] == "closed"
+    trail = [e["action"] for e in held["intake"]["audit"]]
+    assert trail[0] == "export" and trail[-1] == "create" and "read" in trail and "update" in trail
+
+    # 3. nothing personal in logs, metrics or database files (read while the data is still held)
+    wait_until(lambda: all(requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).ok
+                           for port in stack.metrics_ports.values()), timeout=30, what="every /metrics")
+    assert len(stack.metrics_ports) >= 7
+    leaks = []
+    for name, port in stack.metrics_ports.items():
+        body = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).content
+        leaks += [f"/metrics of {name}" for needle in needles() if needle in body]
+    logs = sorted((settings.var_dir / "log").glob("*.log"))
+    assert {p.stem for p in logs} >= {"intake", "portal", "notifications", "matching", "reporting", "worker", "bridge"}
+    for path in logs:
+        data = path.read_bytes()
+        leaks += [f"log {path.name}" for needle in needles() if needle in data]
+    databases = [p for p in settings.var_dir.rglob("*") if p.is_file() and re.search(r"\.db(-wal|-journal)?$", p.name)]
+    assert {p.name for p in databases} >= {"intake.db", "portal.db", "notifications.db", "matching.db",
+                                           "reporting.db", "temporal.db"}
+    for path in databases:
+        data = path.read_bytes()
+        leaks += [f"database {path.name}" for needle in needles() if needle in data]
+    # the workflow's history (inputs, signals, queries) is encrypted too: neither the reporter's
+    # address nor a partner's free text is readable in Temporal's database
+    temporal = b"".join(p.read_bytes() for p in databases if p.name.startswith("temporal.db"))
+    for secret in (REPORTER_EMAIL, FEEDBACK_MARK):
+        if secret.encode() in temporal:
+            leaks.append(f"temporal.db: {secret}")
+    assert leaks == [], f"the name or the free text appears in clear in: {sorted(set(leaks))}"
+
+    # 4. erasure (the referral is closed, so allowed) — refused without confirmation
+    unconfirmed = coordinator.post(f"{settings.portal_url}/privacy/erase", timeout=30,
+                                   data={"ref": ref, "purpose": "wissingsverzoek"})
+    assert unconfirmed.status_code == 422 and "Bevestig" in unconfirmed.text
+    erased = coordinator.post(f"{settings.portal_url}/privacy/erase", timeout=30,
+                              data={"ref": ref, "purpose": "wissingsverzoek ouders", "confirm": "yes"})
+    assert erased.status_code == 200 and ref in erased.text, erased.text
+    after = coordinator.post(f"{settings.portal_url}/privacy/export", timeout=30,
+                             data={"ref": ref, "purpose": "controle na wissing"}).json()
+    assert after["intake"]["referral"]["first_name"] == "" and after["intake"]["referral"]["description"] == ""
+
+    # 5. the network admin sees every action, without the personal data, and an intact chain
+    admin = login(settings, "admin")
+    audit = admin.get(f"{settings.portal_url}/privacy/audit", timeout=10)
+    assert audit.status_code == 200 and 'id="chain-status"' in audit.text
+    assert "Keten intact" in audit.text and FIRST not in audit.text and LAST not in audit.text
+    for action in ("export", "erase", "create"):
+        assert f"<td>{action}</td>" in audit.text
+    assert "inzageverzoek ouders" in audit.text and "wissingsverzoek ouders" in audit.text
+    # the coordinator's reads and actions of the workflow record (portal) are in the chain too
+    assert "workflow_record" in audit.text and "referral API" in audit.text and "action close (API)" in audit.text
+    assert admin.get(f"{settings.portal_url}/privacy", timeout=10).status_code == 200   # admin: the log
+    assert coordinator.get(f"{settings.portal_url}/privacy/audit", timeout=10).status_code == 403
+    assert login(settings, "analyst").get(f"{settings.portal_url}/privacy", timeout=10).status_code == 403
+    verify = amqp.rpc_call(settings.amqp_uri, "intake", "audit_verify", timeout=10)
+    assert verify["ok"] and verify["entries"] >= 3
+
+
+def test_public_form_flood_gets_429_with_a_clear_message(live_stack):
+    settings, _stack = live_stack
+    flood = client("127.0.0.6")
+    statuses = []
+    for _ in range(settings.intake_rate_limit + 5):
+        response = flood.post(f"{settings.intake_url}/referrals/new", data={"network": "mechelen"}, timeout=10)
+        statuses.append(response.status_code)
+        if response.status_code == 429:
+            break
+    assert statuses[-1] == 429 and set(statuses[:-1]) == {422}, statuses
+    assert "Te veel aanvragen" in response.text and "Too many requests" in response.text
+    assert int(response.headers["Retry-After"]) >= 1
+    # another address is not affected
+    other = client("127.0.0.7").post(f"{settings.intake_url}/referrals/new", data={"network": "mechelen"}, timeout=10)
+    assert other.status_code == 422
