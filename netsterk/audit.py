@@ -41,16 +41,9 @@ def audit_key() -> bytes:
         return settings.audit_key.encode()
     path = settings.var_dir / "audit.key"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        spare = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        spare.write_text(os.urandom(32).hex() + "\n")
-        spare.chmod(0o600)
-        try:
-            os.link(spare, path)
-        except FileExistsError:
-            pass
-        finally:
-            spare.unlink()
+        from netsterk.crypto import create_secret_file
+
+        create_secret_file(path, (os.urandom(32).hex() + "\n").encode())
     return path.read_text().strip().encode()
 
 

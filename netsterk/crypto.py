@@ -46,11 +46,12 @@ def _write_atomically(path: Path, text: str) -> None:
     os.replace(spare, path)
 
 
-def _create_keyring(path: Path) -> None:
-    """A first key, atomically: replicas starting together on one var_dir end with one key."""
+def create_secret_file(path: Path, content: bytes) -> None:
+    """A secret file (0600) created atomically, once: processes starting together on one var_dir
+    all end up with the first one's content."""
     path.parent.mkdir(parents=True, exist_ok=True)
     spare = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    spare.write_bytes(Fernet.generate_key() + b"\n")
+    spare.write_bytes(content)
     spare.chmod(0o600)
     try:
         os.link(spare, path)
@@ -58,6 +59,11 @@ def _create_keyring(path: Path) -> None:
         pass
     finally:
         spare.unlink()
+
+
+def _create_keyring(path: Path) -> None:
+    """A first key, atomically: replicas starting together on one var_dir end with one key."""
+    create_secret_file(path, Fernet.generate_key() + b"\n")
 
 
 def _parse_keys(text: str) -> list[str]:

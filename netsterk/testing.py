@@ -136,3 +136,16 @@ def postgres_database():
         yield url
     finally:
         drop()
+
+
+def source_address_adapter(address: str):
+    """A requests transport adapter that connects from another loopback address (127.0.0.0/8),
+    so a test client gets a rate-limit budget of its own. Mount it on a requests.Session."""
+    from requests.adapters import HTTPAdapter
+
+    class SourceAddress(HTTPAdapter):
+        def init_poolmanager(self, *args, **kwargs):
+            kwargs["source_address"] = (address, 0)
+            super().init_poolmanager(*args, **kwargs)
+
+    return SourceAddress()

@@ -15,11 +15,10 @@ import uuid
 
 import pytest
 import requests
-from requests.adapters import HTTPAdapter
 
 from netsterk import amqp
 from netsterk.settings import REPO_ROOT
-from netsterk.testing import wait_until
+from netsterk.testing import wait_until, source_address_adapter
 from services.portal.testing import PortalClient, signed_in
 
 pytestmark = pytest.mark.slow
@@ -63,16 +62,6 @@ def http_routes() -> list[tuple[str, str, str]]:
     return [tuple(r) for r in json.loads(done.stdout)]
 
 
-class SourceAddress(HTTPAdapter):
-    def __init__(self, address: str, **kwargs):
-        self.address = address
-        super().__init__(**kwargs)
-
-    def init_poolmanager(self, *args, **kwargs):
-        kwargs["source_address"] = (self.address, 0)
-        super().init_poolmanager(*args, **kwargs)
-
-
 def referral_form(network: str, first: str, last: str, email: str, mark: str) -> dict:
     return {"network": network, "reporter_name": "Matrix Reporter", "reporter_organisation": "School",
             "reporter_role": "zorg", "reporter_email": email, "reporter_is_school": True, "first_name": first,
@@ -106,7 +95,7 @@ def world(live_stack):
         secrets[role] = base64.b32encode(os.urandom(20)).decode()
         call("portal", "upsert_user", username, PASSWORD, role, "mechelen", organisation, "nl", secrets[role])
     http = requests.Session()
-    http.mount("http://", SourceAddress("127.0.0.9"))
+    http.mount("http://", source_address_adapter("127.0.0.9"))
     referrals = {}
     for network, first, last, email, mark in (
             ("antwerpen", "Antwerpia", "Verborgenheid", "verborgen.melder@antw.example.org", "Geheimzorgwoord"),
@@ -125,7 +114,7 @@ def world(live_stack):
     clients = {}
     for role in ROLES:
         clients[role] = PortalClient(settings.portal_url)
-        clients[role].mount("http://", SourceAddress(f"127.0.1.{10 + ROLES.index(role)}"))
+        clients[role].mount("http://", source_address_adapter(f"127.0.1.{10 + ROLES.index(role)}"))
         if role != "anonymous":
             signed = clients[role].login(USERS[role][0], PASSWORD, secrets[role])
             assert signed.status_code == 303, (role, signed.text[:300])

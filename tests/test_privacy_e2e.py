@@ -7,10 +7,9 @@ import re
 
 import pytest
 import requests
-from requests.adapters import HTTPAdapter
 
 from netsterk import amqp
-from netsterk.testing import wait_until
+from netsterk.testing import wait_until, source_address_adapter
 
 pytestmark = pytest.mark.slow
 
@@ -21,21 +20,9 @@ REPORTER_EMAIL = "privacy.reporter@atheneum.example.org"
 PASSWORD = "netsterk-demo"
 
 
-class SourceAddress(HTTPAdapter):
-    """Requests from another loopback address (127.0.0.0/8): its own rate-limit budget."""
-
-    def __init__(self, address: str, **kwargs):
-        self.address = address
-        super().__init__(**kwargs)
-
-    def init_poolmanager(self, *args, **kwargs):
-        kwargs["source_address"] = (self.address, 0)
-        super().init_poolmanager(*args, **kwargs)
-
-
 def client(address: str) -> requests.Session:
     session = requests.Session()
-    session.mount("http://", SourceAddress(address))
+    session.mount("http://", source_address_adapter(address))
     return session
 
 

@@ -4,26 +4,12 @@ from datetime import date
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.orm import sessionmaker
 
-from netsterk.db import make_engine, session_scope, upgrade
+from netsterk.db import session_scope
 from netsterk.envelope import make_envelope
-from netsterk_ops import demo
 from services.matching import domain
 from services.matching.models import Outbox
 from services.matching.schemas import InvalidDirectory
-
-
-@pytest.fixture
-def factory(settings_env, tmp_path):
-    url = f"sqlite:///{tmp_path / 'matching.db'}"
-    upgrade("matching", url)
-    engine = make_engine(url)
-    factory = sessionmaker(engine, expire_on_commit=False)
-    with session_scope(factory) as session:
-        domain.import_directory(session, "mechelen", demo.ORGANISATIONS)
-    yield factory
-    engine.dispose()
 
 
 def rank(factory, **overrides):
