@@ -44,13 +44,15 @@ def address_key(address: str) -> str:
 
 # which portal page link in a context becomes which signed single-action links
 SIGNED = {"accept_url": ("accept", "decline"), "feedback_url": ("feedback",),
-          "answer_url": ("answer",), "confirm_url": ("confirm_efforts",)}
+          "answer_url": ("answer",), "confirm_url": ("confirm_efforts",),
+          "complete_url": ("complete_draft",)}
 
 
 def sign_links(context: dict, *, settings=None, now: float | None = None) -> dict:
     """Add signed, expiring, single-action links for the portal pages a context links to:
     `accept_url` (the engagement page) gets `accept_link` and `decline_link`; `feedback_url`,
-    `answer_url` and `confirm_url` are replaced by a signed link to the same page."""
+    `answer_url`, `confirm_url` and `complete_url` (`/drafts/<referral>/<draft token>`) are
+    replaced by a signed link for that one action."""
     settings = settings or get_settings()
     key, days = links.link_key(settings), settings.link_days
     out = dict(context)
@@ -58,11 +60,10 @@ def sign_links(context: dict, *, settings=None, now: float | None = None) -> dic
         target = links.parse_portal_url(out.get(field) or "")
         if target is None:
             continue
-        _kind, referral_id, token = target
-        base = str(out[field]).split("/" + {"engagement": "engagements", "information": "information",
-                                            "school_efforts": "school-efforts"}[_kind] + "/")[0]
+        _kind, referral_id, token, base = target
         for action in actions:
-            link = links.Link.new(action, referral_id, token, days=days, now=now)
+            link_id = links.draft_link_id(referral_id) if action == "complete_draft" else None
+            link = links.Link.new(action, referral_id, token, days=days, now=now, link_id=link_id)
             url = links.url(base, link, key)
             if field == "accept_url":
                 out[f"{action}_link"] = url
@@ -71,6 +72,18 @@ def sign_links(context: dict, *, settings=None, now: float | None = None) -> dic
     if out.get("accept_url") and not out.get("accept_link"):  # not a portal page: the page itself
         out["accept_link"] = out["decline_link"] = out["accept_url"]
     return out
+
+
+def mark_draft_link_used(session: Session, envelope: dict) -> None:
+    """A referral left the state `draft` (completed by the reporter or a coordinator): its
+    complete_draft link is used from then on."""
+    from services.notifications.models import UsedLink
+    p = envelope.get("payload") or {}
+    if p.get("from_state") != "draft" or p.get("to_state") in (None, "draft") or not p.get("referral_id"):
+        return
+    link_id = links.draft_link_id(str(p["referral_id"]))
+    if session.get(UsedLink, link_id) is None:
+        session.add(UsedLink(link_id=link_id, action="complete_draft", referral_id=str(p["referral_id"])[:64]))
 
 
 def language_for(network: str, lang: str, settings=None) -> str:

@@ -198,6 +198,7 @@ class NotificationsService:
     # --- read models for the digests, webhooks -------------------------------------------------
     def _task_and_hook(self, session, envelope):
         digests.apply_task(session, envelope)
+        domain.mark_draft_link_used(session, envelope)
         webhooks.enqueue(session, envelope)
 
     @event_handler(WORKFLOW, REFERRAL_STATE_CHANGED)

@@ -18,7 +18,7 @@ TEMPLATES = (
     "partner_engagement", "partner_reminder", "reporter_received", "reporter_closed",
     "school_efforts_request", "coordinator_escalation", "information_request", "closure_feedback",
     "reporter_redirected", "partner_withdrawn", "feedback_reminder",
-    "coordinator_bounce", "coordinator_digest", "partner_weekly",
+    "coordinator_bounce", "coordinator_digest", "partner_weekly", "reporter_draft",
 )
 # what a preview fills in (the network admin's template page)
 SAMPLE_CONTEXT = {
@@ -33,6 +33,7 @@ SAMPLE_CONTEXT = {
     "overdue_list": "- NS-2026-000124 (matching)", "inbox_url": "https://portal.example/",
     "open_count": "1", "engagement_list": "- NS-2026-000123: Outreach",
     "status_url": "https://portal.example/status/r/t",
+    "complete_url": "https://portal.example/drafts/r/t",
 }
 # context values shown as their label (codes in the context, words in the e-mail)
 LABELLED = {"state": "state.{}", "re_engaged": "notifications.re_engaged.{}"}

@@ -80,6 +80,9 @@ class ReferralInput:
     # open referrals of the same young person or household that intake found: [{referral_id, ref,
     # match, overlapping}]; the coordinator decides whether to merge
     possible_duplicates: list[dict] = field(default_factory=list)
+    # an e-mail draft: the secret token of intake's prefilled form (the reporter's signed
+    # complete_draft link leads to it)
+    draft_token: str | None = None
 
     @classmethod
     def from_event(cls, envelope: dict, *, deadlines: Deadlines | None = None,
@@ -143,7 +146,7 @@ class ReferralInput:
             problems.append("possible_duplicates must be a list of objects")
             duplicates = []
         keys = {}
-        for key in ("person_key", "household_key", "neighbourhood"):
+        for key in ("person_key", "household_key", "neighbourhood", "draft_token"):
             keys[key] = text(key, optional=True)
         correlation_id = envelope.get("correlation_id")
         if not isinstance(correlation_id, str) or not correlation_id:
@@ -220,3 +223,14 @@ DRAFT_FACTS = {"categories": list, "postcode": str, "age": int, "school_level": 
 def draft_facts(payload: dict) -> dict:
     """The facts of a completed draft from a `referral_submitted` payload (draft: false)."""
     return {key: payload[key] for key in DRAFT_FACTS if payload.get(key) not in (None, "", [])}
+
+
+AGE_BANDS = ((6, 11), (12, 15), (16, 18), (19, 25))
+
+
+def age_band(age: int | None) -> str:
+    """The band a partner sees instead of the age ("12-15"); "" when unknown or outside 6-25."""
+    for low, high in AGE_BANDS:
+        if isinstance(age, int) and low <= age <= high:
+            return f"{low}-{high}"
+    return ""

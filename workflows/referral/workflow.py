@@ -26,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
         ENGAGEMENT_CHANGED, REFERRAL_ANONYMISE, REFERRAL_TASK_UPDATED, workflow_id,
     )
     from workflows.referral.shared import (
-        DRAFT_FACTS, Deadlines, EmailRequest, ReferralInput, StateChange, WorkflowEvent,
+        DRAFT_FACTS, Deadlines, EmailRequest, ReferralInput, StateChange, WorkflowEvent, age_band,
     )
     from workflows.referral.states import (
         DECLINE_REASONS, END_OUTCOMES, FHIR_TASK_STATUS, RE_ENGAGED, TASK_ACTIONS, TRIAGE_DECISIONS,
@@ -166,8 +166,15 @@ class ReferralWorkflow:
     async def run(self, input: ReferralInput) -> dict:
         self.v2 = workflow.patched(LIFECYCLE_V2)
         workflow.logger.info("referral workflow started", extra={"referral_ref": input.ref})
-        self._mail("reporter_received", "reporter_received", input.reporter_email,
-                   input.reporter_lang, {"ref": input.ref})
+        if self.v2 and input.draft and input.draft_token:
+            # the receipt of an e-mailed concern asks the reporter to complete it (same activity,
+            # only its input differs: replay-safe); notifications signs the link for that draft
+            self._mail("reporter_received", "reporter_draft", input.reporter_email, input.reporter_lang,
+                       {"ref": input.ref},
+                       link=("complete_url", f"/drafts/{input.referral_id}/{input.draft_token}"))
+        else:
+            self._mail("reporter_received", "reporter_received", input.reporter_email,
+                       input.reporter_lang, {"ref": input.ref})
         if self.v2 and input.direct_engagement and not input.direct_engagement.get("offer_name"):
             found = await workflow.execute_activity(
                 "describe_offer", {"network": input.network, **input.direct_engagement},
@@ -531,9 +538,19 @@ class ReferralWorkflow:
         self.deadlines[f"partner_reminder:{engagement.offer_id}"] = self._due(self.config.partner_reminder)
         self.deadlines[f"partner_response:{engagement.offer_id}"] = self._due(self.config.partner_response)
         self._mail(f"partner_engagement:{engagement.token}", "partner_engagement",
-                   engagement.contact_email, "nl",
-                   {"ref": self.input.ref, "offer_name": engagement.offer_name},
+                   engagement.contact_email, "nl", self._decision_facts(engagement),
                    link=("accept_url", self._engagement_path(engagement)))
+
+    def _decision_facts(self, engagement: Engagement) -> dict:
+        """What a partner needs to decide, and no more: no name, no exact age, no address.
+        Codes (categories, level, urgency, languages) become words in the mail's language."""
+        i = self.input
+        due = self.deadlines.get(f"partner_response:{engagement.offer_id}")
+        return {"ref": i.ref, "offer_name": engagement.offer_name, "categories": list(i.categories),
+                "age_band": age_band(i.age), "school_level": i.school_level or "",
+                "urgency": i.urgency, "languages": list(i.languages),
+                "area": i.neighbourhood or i.postcode or "",
+                "answer_by": due.astimezone(BRUSSELS).date().isoformat() if due else ""}
 
     def _drop_engagement_deadlines(self, offer_id: str) -> None:
         for prefix in ("partner_reminder", "partner_response", "feedback"):

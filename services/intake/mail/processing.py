@@ -304,7 +304,7 @@ def _new_referral(session: Session, row: MailMessage, parsed: ParsedMail, settin
     envelope["payload"].update({
         "draft": True, "channel": "email", "postcode": None, "neighbourhood": None, "age": None,
         "school_level": None, "consent": None, "person_key": None, "household_key": None,
-        "complete_url": complete_url, "mail_id": row.id,
+        "complete_url": complete_url, "draft_token": token, "mail_id": row.id,
     })
     add_to_outbox(session, Outbox, contracts.INTAKE, envelope)
     _link(row, referral)
