@@ -86,6 +86,57 @@ def mark_draft_link_used(session: Session, envelope: dict) -> None:
         session.add(UsedLink(link_id=link_id, action="complete_draft", referral_id=str(p["referral_id"])[:64]))
 
 
+# templates whose recipient is the network's coordinators
+COORDINATOR_TEMPLATES = ("coordinator_escalation", "coordinator_digest", "coordinator_bounce")
+STAFF_LANGUAGES = ("nl", "en", "fr")
+
+
+def recipient_language(factory: sessionmaker, network: str, to: str, template: str, requested: str,
+                       settings=None) -> str:
+    """The one rule for the language of an e-mail: the language the network admin chose for this
+    address; else for coordinator mails NETSTERK_COORDINATOR_LANG; else what the sender asked
+    (the reporter's own language). French only where the network enables it."""
+    settings = settings or get_settings()
+    from services.notifications.models import RecipientLanguage
+    with session_scope(factory) as session:
+        chosen = session.get(RecipientLanguage, (network, address_key(str(to).strip().lower())))
+        lang = chosen.lang if chosen else None
+    if lang is None:
+        lang = settings.coordinator_lang if template in COORDINATOR_TEMPLATES else requested
+    return language_for(network, lang if lang in STAFF_LANGUAGES else requested, settings)
+
+
+def set_recipient_language(factory: sessionmaker, network: str, address: str, lang: str | None,
+                           by: str = "") -> dict:
+    """Choose (or with lang empty forget) the language of one address's e-mails in a network."""
+    from services.notifications.models import RecipientLanguage
+    address = str(address or "").strip().lower()
+    if not network or "@" not in address or len(address) > 254 or any(c.isspace() for c in address):
+        raise ValueError("a network and one e-mail address are needed")
+    if lang and lang not in STAFF_LANGUAGES:
+        raise ValueError(f"lang must be one of {', '.join(STAFF_LANGUAGES)}")
+    with session_scope(factory) as session:
+        row = session.get(RecipientLanguage, (network, address_key(address)))
+        if not lang:
+            if row is not None:
+                session.delete(row)
+            return {"network": network, "lang": None}
+        if row is None:
+            row = RecipientLanguage(network=network, to_key=address_key(address))
+            session.add(row)
+        row.address, row.lang, row.updated_by, row.updated_at = address, lang, str(by)[:64], utcnow()
+    return {"network": network, "lang": lang}
+
+
+def recipient_languages(factory: sessionmaker, network: str) -> list[dict]:
+    from services.notifications.models import RecipientLanguage
+    with session_scope(factory) as session:
+        rows = session.scalars(select(RecipientLanguage).where(RecipientLanguage.network == network))
+        return sorted(({"address": r.address, "lang": r.lang, "updated_by": r.updated_by,
+                        "updated_at": r.updated_at.isoformat() if r.updated_at else None} for r in rows),
+                      key=lambda r: r["address"])
+
+
 def language_for(network: str, lang: str, settings=None) -> str:
     """French only where the network enables it (NETSTERK_FRENCH_NETWORKS); else English."""
     if lang != "fr":
@@ -109,7 +160,7 @@ def store(factory: sessionmaker, request) -> tuple[str, bool]:
             OutgoingMail.idempotency_key == clean["idempotency_key"]))
         if existing:
             return existing, False
-    clean["lang"] = language_for(clean["network"], clean["lang"])
+    clean["lang"] = recipient_language(factory, clean["network"], clean["to"], clean["template"], clean["lang"])
     context = sign_links(clean["context"])
     override = template_override(factory, clean["network"], clean["template"], clean["lang"])
     subject, body = render(clean["template"], clean["lang"], context, override)

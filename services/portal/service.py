@@ -274,6 +274,14 @@ class PortalService:
     def notifications_templates(self, request):
         return template_pages.templates_page(self, request)
 
+    @http("GET", "/notifications/languages")
+    def notifications_languages(self, request):
+        return template_pages.languages_page(self, request)
+
+    @http("POST", "/notifications/languages")
+    def notifications_languages_submit(self, request):
+        return template_pages.languages_submit(self, request)
+
     @http("GET", "/notifications/templates/<string:template>/<string:lang>")
     def notifications_template(self, request, template, lang):
         return template_pages.template_edit(self, request, template=template, lang=lang)
