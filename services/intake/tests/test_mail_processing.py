@@ -154,7 +154,7 @@ def test_reply_threaded_by_in_reply_to_a_mail_notifications_sent(run_service, in
         ref = processed(intake, first["id"])["referral_ref"]
         sent = notifications.send_email({
             "idempotency_key": f"test-{uuid.uuid4()}", "to": "partner@jeugdwerk.example",
-            "template": "partner_engagement", "lang": "nl", "network": "mechelen", "referral_ref": ref,
+            "template": "partner_reminder", "lang": "nl", "network": "mechelen", "referral_ref": ref,
             "correlation_id": str(uuid.uuid4()),
             "context": {"ref": ref, "offer_name": "Huiswerkklas", "accept_url": "https://x.example/a"}})
     answer = handover(mail("Partner <partner@jeugdwerk.example>", "Re: uw vraag", "We nemen het op.",

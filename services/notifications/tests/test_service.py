@@ -54,10 +54,16 @@ def notifications(run_service, amqp_uri, smtp_port):
         yield proxy
 
 
+# what the workflow tells a partner to decide on (codes; the mail shows words)
+DECISION = {"categories": ["truancy"], "age_band": "12-15", "school_level": "secondary", "urgency": "normal",
+            "languages": ["nl"], "area": "2800", "answer_by": "2026-12-09"}
+
+
 def engagement(**overrides):
     data = {"idempotency_key": "engage:NS-2026-000042:arktos-outreach", "to": "partner@arktos.example",
             "template": "partner_engagement", "lang": "nl",
-            "context": {"offer_name": "Outreach", "accept_url": "http://127.0.0.1:8000/engagements/ref-42/tok123"},
+            "context": {"offer_name": "Outreach", "accept_url": "http://127.0.0.1:8000/engagements/ref-42/tok123",
+                        **DECISION},
             "network": "mechelen", "referral_ref": "NS-2026-000042", "correlation_id": "corr-1"}
     data.update(overrides)
     return data
