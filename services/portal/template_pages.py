@@ -106,7 +106,7 @@ def _languages(service, user, *, problems=(), info: str | None = None, address: 
             for r in _rpc(service, "recipient_languages", user.network) or []]
     options = "".join(f'<option value="{lang}">{lang}</option>' for lang in LANGUAGES)
     body = ("".join(message_box(p) for p in problems) + message_box(info, "info")
-            + f'<p>{e(both("notify_admin.languages.intro", lang=get_settings().coordinator_lang))}</p>'
+            + f'<p>{e(both("notify_admin.languages.intro", default=get_settings().coordinator_lang))}</p>'
             + (_table([both("notify_admin.col.address"), "lang", both("notify_admin.col.by"),
                        both("notify_admin.col.when")], rows, "recipient-languages") if rows else "")
             + '<form method="post" action="/notifications/languages" class="card" id="language-form">'
