@@ -20,7 +20,7 @@ def test_histories_of_every_version_are_stored():
     names = {path.stem for path in HISTORIES}
     assert {"v1_happy_path", "v1_decline_then_timeout", "v1_rejected"} <= names
     assert {"v2_happy_path", "v2_decline_then_timeout", "v2_rejected", "v2_question_extend_withdraw",
-            "v2_draft_merged", "v2_case_conference"} <= names
+            "v2_draft_merged", "v2_case_conference", "v2_draft_completed"} <= names
 
 
 def test_v1_histories_have_no_patch_marker_and_v2_histories_have_one():
