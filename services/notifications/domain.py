@@ -216,8 +216,49 @@ def anonymise_referral(session: Session, envelope: dict) -> int:
         if mail.status == "pending":
             mail.status, mail.last_error = "failed", ANONYMISED
         changed += 1
+    if payload.get("referral_id"):   # the events kept for a webhook hold the workflow's free texts
+        changed += _drop_webhook_deliveries(session, payload["referral_id"], pending_too=False)
     log.info("mails_anonymised", count=changed)
     return changed
+
+
+def _drop_webhook_deliveries(session: Session, referral_id: str, *, pending_too: bool) -> int:
+    from services.notifications.models import WebhookDelivery
+
+    query = select(WebhookDelivery).where(WebhookDelivery.body.contains(f'"referral_id":"{referral_id}"'))
+    if not pending_too:
+        query = query.where(WebhookDelivery.status != "pending")
+    rows = list(session.scalars(query))
+    for row in rows:
+        session.delete(row)
+    return len(rows)
+
+
+def erase_referral(session: Session, envelope: dict) -> dict:
+    """`intake.referral_erased`: everything notifications holds of the referral goes: its mails
+    (addresses, bodies), the used links, the digest read models, the failing-address mark it
+    caused, the webhook deliveries. Idempotent; returns {store: rows removed}."""
+    from services.notifications.models import EngagementView, TaskView, UsedLink
+
+    payload = envelope["payload"]
+    referral_id, network, ref = payload.get("referral_id"), payload.get("network"), payload.get("ref")
+    if not referral_id or not network or not ref:
+        raise ValueError("referral_erased needs referral_id, network and ref")
+    removed = {}
+    for name, model, condition in (
+            ("outgoing_mail", OutgoingMail, (OutgoingMail.network == network) & (OutgoingMail.referral_ref == ref)),
+            ("failing_address", FailingAddress,
+             (FailingAddress.network == network) & (FailingAddress.last_referral_ref == ref)),
+            ("used_link", UsedLink, UsedLink.referral_id == referral_id),
+            ("task_view", TaskView, TaskView.referral_id == referral_id),
+            ("engagement_view", EngagementView, EngagementView.referral_id == referral_id)):
+        rows = list(session.scalars(select(model).where(condition)))
+        for row in rows:
+            session.delete(row)
+        removed[name] = len(rows)
+    removed["webhook_delivery"] = _drop_webhook_deliveries(session, referral_id, pending_too=True)
+    log.info("referral_erased", **removed)
+    return removed
 
 
 # --- the failed list ------------------------------------------------------------------------------
