@@ -316,6 +316,45 @@ def _remember(session: Session, clean: dict) -> None:
     subject.ranked_at = utcnow()
 
 
+def _referral_of(envelope: dict) -> str:
+    referral_id = (envelope.get("payload") or {}).get("referral_id")
+    if not isinstance(referral_id, str) or not referral_id:
+        raise ValueError(f"{envelope.get('type')} needs a referral_id")
+    return referral_id
+
+
+def anonymise_subject(session: Session, envelope: dict) -> None:
+    """`referral_anonymise` (retention ended): the ranked referral keeps no pseudonymous person
+    or household key (nobody can be linked to it any more). Idempotent."""
+    subject = session.get(ReferralSubject, _referral_of(envelope))
+    if subject is not None:
+        subject.person_key = subject.household_key = None
+
+
+def erase_referral(session: Session, envelope: dict) -> dict:
+    """`intake.referral_erased`: what matching keyed to the referral goes (its ranked facts, its
+    engagements); the gaps it revealed stay as directory facts without the referral. The places
+    already counted in an offer's period stay taken. Idempotent; returns {table: rows}."""
+    referral_id = _referral_of(envelope)
+    removed = {"referral_subject": 0, "engagement": 0, "gap": 0}
+    subject = session.get(ReferralSubject, referral_id)
+    if subject is not None:
+        session.delete(subject)
+        removed["referral_subject"] = 1
+    networks = set()
+    for engagement in session.scalars(select(Engagement).where(Engagement.referral_id == referral_id)):
+        networks.add(engagement.network)
+        session.delete(engagement)
+        removed["engagement"] += 1
+    for gap in session.scalars(select(Gap).where(Gap.referral_id == referral_id)):
+        gap.referral_id = None
+        removed["gap"] += 1
+    session.flush()
+    for network in networks:
+        bump_version(session, network)
+    return removed
+
+
 def rank_offers(session: Session, request) -> list[dict]:
     """Ranked candidates; when there are none the need is recorded as a gap (and announced)."""
     clean = validate_rank_request(request)

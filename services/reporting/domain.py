@@ -280,6 +280,24 @@ def apply_anonymise(session: Session, p: dict, derived: dict) -> dict:
     return {}
 
 
+def erase(session: Session, envelope: dict) -> dict:
+    """`intake.referral_erased`: every fact of the referral and its logged events go, and the
+    report cells lose what it contributed (the counts no longer include it). Idempotent;
+    returns {table: rows removed}."""
+    referral_id, _network = _referral_and_network(envelope)
+    lock_referral(session, referral_id)
+    fact = session.get(ReferralFact, referral_id)
+    if fact is not None:
+        facts.apply_difference(session, fact.network, fact.contributions or [], [])
+    for gap in session.scalars(select(GapFact).where(GapFact.referral_id == referral_id)):
+        facts.apply_difference(session, gap.network, gap.contributions or [], [])
+    removed = {}
+    for model in (StageFact, TransitionFact, EngagementFact, GapFact, ReferralFact, EventLog):
+        removed[model.__tablename__] = session.execute(
+            delete(model).where(model.referral_id == referral_id)).rowcount or 0
+    return removed
+
+
 APPLY = {
     contracts.REFERRAL_SUBMITTED: apply_submitted,
     contracts.REFERRAL_STATE_CHANGED: apply_state_changed,
