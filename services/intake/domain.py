@@ -238,6 +238,7 @@ WIPED_TEXT = ("reporter_name", "reporter_email", "first_name", "last_name", "des
               "person_key", "household_key")
 WIPED_OPTIONAL = ("reporter_phone", "school_email", "birth_date", "school_efforts",
                   "school_efforts_when", "school_efforts_result", "consent_reason", "expectations")
+# events stored before issue 10 still carry the addresses
 WIPED_EVENT_KEYS = ("reporter_email", "school_email", "person_key", "household_key")
 
 

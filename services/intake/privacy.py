@@ -141,7 +141,7 @@ def wipe_referral(session: Session, referral: Referral) -> bool:
             continue
         payload = dict(body["payload"])
         if any(payload.get(key) for key in domain.WIPED_EVENT_KEYS):
-            payload.update({key: None for key in domain.WIPED_EVENT_KEYS})
+            payload.update({key: None for key in domain.WIPED_EVENT_KEYS if key in payload})
             row.body = dict(body, payload=payload)
             changed = True
     for draft in session.scalars(select(Draft)):
