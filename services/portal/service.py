@@ -357,6 +357,10 @@ class PortalService:
     def privacy_erase(self, request):
         return privacy_pages.erase(self, request)
 
+    @http("GET", "/privacy/erasure")
+    def privacy_erasure(self, request):
+        return privacy_pages.erasure_status(self, request)
+
     @http("GET", "/privacy/audit")
     def privacy_audit(self, request):
         return privacy_pages.audit_page(self, request)
