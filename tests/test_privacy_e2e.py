@@ -88,7 +88,7 @@ def wiretap(amqp_uri: str) -> str:
         for exchange in exchanges:
             exchange(channel).declare()
         kombu.Queue(name, bindings=[kombu.binding(exchange, routing_key="#") for exchange in exchanges],
-                    durable=False)(channel).declare()
+                    durable=True)(channel).declare()
     return name
 
 
@@ -101,7 +101,7 @@ def tapped(amqp_uri: str, name: str) -> list[dict]:
                     message = queue.get(block=True, timeout=0.5)
                 except queue.Empty:
                     return events
-                events.append({"source": message.delivery_info["exchange"],
+                events.append({"source": message.delivery_info["exchange"].removesuffix(".events"),
                                "type": message.delivery_info["routing_key"], "body": message.payload})
 
 
