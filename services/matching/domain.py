@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from netsterk.contracts import MATCHING
-from netsterk.db import add_to_outbox, utcnow
+from netsterk.db import add_to_outbox, delete_rows, utcnow
 from netsterk.envelope import make_envelope
 from services.matching import ranking
 from services.matching.models import (
@@ -336,21 +336,14 @@ def erase_referral(session: Session, envelope: dict) -> dict:
     engagements); the gaps it revealed stay as directory facts without the referral. The places
     already counted in an offer's period stay taken. Idempotent; returns {table: rows}."""
     referral_id = _referral_of(envelope)
-    removed = {"referral_subject": 0, "engagement": 0, "gap": 0}
-    subject = session.get(ReferralSubject, referral_id)
-    if subject is not None:
-        session.delete(subject)
-        removed["referral_subject"] = 1
-    networks = set()
-    for engagement in session.scalars(select(Engagement).where(Engagement.referral_id == referral_id)):
-        networks.add(engagement.network)
-        session.delete(engagement)
-        removed["engagement"] += 1
-    for gap in session.scalars(select(Gap).where(Gap.referral_id == referral_id)):
-        gap.referral_id = None
-        removed["gap"] += 1
-    session.flush()
-    for network in networks:
+    networks = set(session.scalars(select(Engagement.network).where(Engagement.referral_id == referral_id)))
+    removed = {
+        "referral_subject": delete_rows(session, ReferralSubject, ReferralSubject.referral_id == referral_id),
+        "engagement": delete_rows(session, Engagement, Engagement.referral_id == referral_id),
+        "gap": session.execute(update(Gap).where(Gap.referral_id == referral_id)
+                               .values(referral_id=None)).rowcount or 0,
+    }
+    for network in networks:   # the ranking input changed (load, exclusions)
         bump_version(session, network)
     return removed
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from netsterk import links
 from netsterk.crypto import pseudonym
-from netsterk.db import session_scope, utcnow
+from netsterk.db import delete_rows, session_scope, utcnow
 from netsterk.logging import get_logger, log_context
 from netsterk.settings import get_settings
 from services.notifications import mailer
@@ -225,13 +225,10 @@ def anonymise_referral(session: Session, envelope: dict) -> int:
 def _drop_webhook_deliveries(session: Session, referral_id: str, *, pending_too: bool) -> int:
     from services.notifications.models import WebhookDelivery
 
-    query = select(WebhookDelivery).where(WebhookDelivery.body.contains(f'"referral_id":"{referral_id}"'))
+    conditions = [WebhookDelivery.body.contains(f'"referral_id":"{referral_id}"')]
     if not pending_too:
-        query = query.where(WebhookDelivery.status != "pending")
-    rows = list(session.scalars(query))
-    for row in rows:
-        session.delete(row)
-    return len(rows)
+        conditions.append(WebhookDelivery.status != "pending")
+    return delete_rows(session, WebhookDelivery, *conditions)
 
 
 def erase_referral(session: Session, envelope: dict) -> dict:
@@ -244,18 +241,15 @@ def erase_referral(session: Session, envelope: dict) -> dict:
     referral_id, network, ref = payload.get("referral_id"), payload.get("network"), payload.get("ref")
     if not referral_id or not network or not ref:
         raise ValueError("referral_erased needs referral_id, network and ref")
-    removed = {}
-    for name, model, condition in (
-            ("outgoing_mail", OutgoingMail, (OutgoingMail.network == network) & (OutgoingMail.referral_ref == ref)),
-            ("failing_address", FailingAddress,
-             (FailingAddress.network == network) & (FailingAddress.last_referral_ref == ref)),
-            ("used_link", UsedLink, UsedLink.referral_id == referral_id),
-            ("task_view", TaskView, TaskView.referral_id == referral_id),
-            ("engagement_view", EngagementView, EngagementView.referral_id == referral_id)):
-        rows = list(session.scalars(select(model).where(condition)))
-        for row in rows:
-            session.delete(row)
-        removed[name] = len(rows)
+    removed = {
+        "outgoing_mail": delete_rows(session, OutgoingMail, OutgoingMail.network == network,
+                                     OutgoingMail.referral_ref == ref),
+        "failing_address": delete_rows(session, FailingAddress, FailingAddress.network == network,
+                                       FailingAddress.last_referral_ref == ref),
+        "used_link": delete_rows(session, UsedLink, UsedLink.referral_id == referral_id),
+        "task_view": delete_rows(session, TaskView, TaskView.referral_id == referral_id),
+        "engagement_view": delete_rows(session, EngagementView, EngagementView.referral_id == referral_id),
+    }
     removed["webhook_delivery"] = _drop_webhook_deliveries(session, referral_id, pending_too=True)
     log.info("referral_erased", **removed)
     return removed

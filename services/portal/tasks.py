@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from netsterk.contracts import FINAL_STATES, STATES
+from netsterk.db import delete_rows
 from services.portal.models import Task
 
 URGENCIES = ("normal", "urgent")
@@ -123,13 +124,9 @@ def erase(session: Session, envelope: dict) -> dict:
     referral_id = envelope["payload"].get("referral_id")
     if not referral_id:
         raise TaskEventError("referral_erased misses referral_id")
-    removed = {}
-    for name, model in (("task", Task), ("partner_engagement", PartnerEngagement)):
-        rows = list(session.scalars(select(model).where(model.referral_id == referral_id)))
-        for row in rows:
-            session.delete(row)
-        removed[name] = len(rows)
-    return removed
+    return {"task": delete_rows(session, Task, Task.referral_id == referral_id),
+            "partner_engagement": delete_rows(session, PartnerEngagement,
+                                              PartnerEngagement.referral_id == referral_id)}
 
 
 def is_overdue(task: dict, now: datetime | None = None) -> bool:

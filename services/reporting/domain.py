@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from netsterk import contracts
 from netsterk.contracts import STATES
+from netsterk.db import delete_rows
 from services.reporting import facts
 from services.reporting.facts import as_utc
 from services.reporting.models import (
@@ -291,11 +292,8 @@ def erase(session: Session, envelope: dict) -> dict:
         facts.apply_difference(session, fact.network, fact.contributions or [], [])
     for gap in session.scalars(select(GapFact).where(GapFact.referral_id == referral_id)):
         facts.apply_difference(session, gap.network, gap.contributions or [], [])
-    removed = {}
-    for model in (StageFact, TransitionFact, EngagementFact, GapFact, ReferralFact, EventLog):
-        removed[model.__tablename__] = session.execute(
-            delete(model).where(model.referral_id == referral_id)).rowcount or 0
-    return removed
+    return {model.__tablename__: delete_rows(session, model, model.referral_id == referral_id)
+            for model in (StageFact, TransitionFact, EngagementFact, GapFact, ReferralFact, EventLog)}
 
 
 APPLY = {

@@ -9,6 +9,10 @@ the foundation code (histories without the marker, see workflows/tests/histories
 replay with `self.v2 == False` and keep the old command sequence: one partner at a time, one
 feedback timer, no task events, no retention timer. New runs take every v2 path. Remove a v1
 branch only when no v1 run can still be open (24 months of retention after closure included).
+`workflow.patched(CONTACTS_AT_SEND_TIME)` (issue 10), asked at the start too: newer runs hold no
+e-mail address (their mails name a recipient role, intake answers at send time; the closure
+always asks for the school's mail); runs without the marker (v1_*, v2_* histories) address their
+mails from the input as before.
 """
 from __future__ import annotations
 
