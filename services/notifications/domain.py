@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from netsterk import links
 from netsterk.crypto import pseudonym
-from netsterk.db import session_scope, utcnow
+from netsterk.db import delete_rows, session_scope, utcnow
 from netsterk.logging import get_logger, log_context
 from netsterk.settings import get_settings
 from services.notifications import mailer
@@ -280,8 +280,43 @@ def anonymise_referral(session: Session, envelope: dict) -> int:
         if mail.status == "pending":
             mail.status, mail.last_error = "failed", ANONYMISED
         changed += 1
+    if payload.get("referral_id"):   # the events kept for a webhook hold the workflow's free texts
+        changed += _drop_webhook_deliveries(session, payload["referral_id"], pending_too=False)
     log.info("mails_anonymised", count=changed)
     return changed
+
+
+def _drop_webhook_deliveries(session: Session, referral_id: str, *, pending_too: bool) -> int:
+    from services.notifications.models import WebhookDelivery
+
+    conditions = [WebhookDelivery.body.contains(f'"referral_id":"{referral_id}"')]
+    if not pending_too:
+        conditions.append(WebhookDelivery.status != "pending")
+    return delete_rows(session, WebhookDelivery, *conditions)
+
+
+def erase_referral(session: Session, envelope: dict) -> dict:
+    """`intake.referral_erased`: everything notifications holds of the referral goes: its mails
+    (addresses, bodies), the used links, the digest read models, the failing-address mark it
+    caused, the webhook deliveries. Idempotent; returns {store: rows removed}."""
+    from services.notifications.models import EngagementView, TaskView, UsedLink
+
+    payload = envelope["payload"]
+    referral_id, network, ref = payload.get("referral_id"), payload.get("network"), payload.get("ref")
+    if not referral_id or not network or not ref:
+        raise ValueError("referral_erased needs referral_id, network and ref")
+    removed = {
+        "outgoing_mail": delete_rows(session, OutgoingMail, OutgoingMail.network == network,
+                                     OutgoingMail.referral_ref == ref),
+        "failing_address": delete_rows(session, FailingAddress, FailingAddress.network == network,
+                                       FailingAddress.last_referral_ref == ref),
+        "used_link": delete_rows(session, UsedLink, UsedLink.referral_id == referral_id),
+        "task_view": delete_rows(session, TaskView, TaskView.referral_id == referral_id),
+        "engagement_view": delete_rows(session, EngagementView, EngagementView.referral_id == referral_id),
+    }
+    removed["webhook_delivery"] = _drop_webhook_deliveries(session, referral_id, pending_too=True)
+    log.info("referral_erased", **removed)
+    return removed
 
 
 # --- the failed list ------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from netsterk.contracts import (
 )
 from netsterk.i18n import LANGUAGES
 from netsterk.logging import get_logger, log_context
-from netsterk.nameko_support import Database, consume_once, health_report
+from netsterk.nameko_support import Database, consume_once, erase_and_confirm, health_report
 from netsterk.settings import get_settings
 from services.notifications import digests, domain, invitations, mailer, templates, webhooks
 from services.notifications.models import ProcessedMessage, TemplateOverride
@@ -92,9 +92,9 @@ class NotificationsService:
 
     @event_handler(INTAKE, REFERRAL_ERASED)
     def on_referral_erased(self, body):
-        """Erasure on request (issue 10): the same wipe as after retention."""
-        consume_once(self, consumer="notifications.on_referral_erased", body=body,
-                     apply=domain.anonymise_referral, processed_model=ProcessedMessage)
+        """Erasure on request (issue 10): every record of the referral goes; intake gets a receipt."""
+        erase_and_confirm(self, consumer="notifications.on_referral_erased", body=body,
+                          erase=domain.erase_referral, processed_model=ProcessedMessage)
 
     @timer(interval=RETRY_TICK_SECONDS)
     def retry_pending(self):

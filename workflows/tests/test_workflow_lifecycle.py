@@ -78,7 +78,9 @@ async def test_two_partners_feedback_end_and_closure(env, worker, boundary):
     assert all(h["at"] and h["reason"] for h in snap["history"])
 
     closing = await _mails(boundary, "closure_feedback", 2)
-    assert {(m.to, m.lang) for m in closing} == {(referral.reporter_email, "nl"), ("care@school.example", "nl")}
+    # roles, not addresses: intake answers at send time (none for the school when it reported)
+    assert {(m.to, m.recipient, m.lang) for m in closing} == {
+        (None, "reporter", "nl"), (None, "school_other_than_reporter", "nl")}
     assert closing[0].context == {"ref": referral.ref, "re_engaged": "yes",
                                   "what_was_done": "NAFT-traject en huiswerkklas"}
     wf_id = workflow_id(referral.referral_id)
