@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from netsterk.catalogue import CATALOGUE
 from netsterk.i18n import both, display_language
 from netsterk.contracts import STATES
+from services.portal import access
 from services.portal.schemas import DECLINE_REASONS, END_OUTCOMES, RE_ENGAGED, TRIAGE_DECISIONS
 from services.portal.tasks import as_utc, parse_time
 
@@ -63,6 +64,8 @@ CURRENT = ' aria-current="true"'
 
 def navigation(user) -> str:
     links = NAVIGATION.get(getattr(user, "role", None), ())
+    if access.allowed(user, "account.tokens"):
+        links = links + (("/account/tokens", "portal.nav.tokens"),)
     return "".join(f'<a href="{e(path)}">{e(both(key))}</a>' for path, key in links)
 
 
