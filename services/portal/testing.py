@@ -15,20 +15,22 @@ import requests.auth
 from services.portal.auth import TOTP_STEP, hotp
 
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
-_used: dict[str, int] = {}
+_used: dict[tuple[str, str | None], int] = {}
 _lock = threading.Lock()
 
 
-def fresh_code(secret: str) -> str:
-    """A code for a time step this process has not used for `secret` yet: the current step, else
-    the next one (the server accepts one step of drift), else it waits for a new step."""
+def fresh_code(secret: str, username: str | None = None) -> str:
+    """A code for a time step this process has not used for `secret` (of `username`: the server
+    remembers the last step per user) yet: the current step, else the next one (the server
+    accepts one step of drift), else it waits for a new step."""
+    key = (secret, username)
     while True:
         with _lock:
             current = int(time.time() // TOTP_STEP)
-            last = _used.get(secret, -1)
+            last = _used.get(key, -1)
             for step in (current, current + 1):
                 if step > last:
-                    _used[secret] = step
+                    _used[key] = step
                     return hotp(secret, step)
         time.sleep(TOTP_STEP - time.time() % TOTP_STEP + 0.2)
 
@@ -69,7 +71,7 @@ class PortalClient(requests.Session):
             if totp_secret is None:
                 raise AssertionError(f"{username} needs a TOTP secret to sign in")
             for _attempt in range(3):
-                response = self.post(f"{self.url}/login/totp", data={"code": fresh_code(totp_secret),
+                response = self.post(f"{self.url}/login/totp", data={"code": fresh_code(totp_secret, username),
                                                                      "next": next_path}, allow_redirects=False)
                 if response.status_code != 401:
                     break
@@ -118,7 +120,7 @@ def browser_login(page, url: str, username: str, password: str = "netsterk-demo"
     for _attempt in range(3):
         if "/login/totp" not in page.url:
             return
-        page.fill("#code", fresh_code(totp_secret))
+        page.fill("#code", fresh_code(totp_secret, username))
         page.click("#code-form button[type=submit]")
         page.wait_for_load_state()
 
