@@ -21,7 +21,7 @@ from netsterk.envelope import make_envelope
 from netsterk.status_link import status_path
 from netsterk.testing import wait_until
 from netsterk_ops.health import check_rpc
-from services.portal.testing import browser_login
+from services.portal.testing import api_auth, browser_login
 
 pytestmark = pytest.mark.slow
 
@@ -122,7 +122,7 @@ def test_coordinator_partner_reporter_and_analyst_in_the_browser(live_stack, bro
     partner.click("#partner-feedback button[type=submit]")
     partner.wait_for_selector("p.info")
 
-    snapshot = requests.get(f"{url}/api/v1/referrals/{referral_id}", auth=("coordinator", "netsterk-demo"),
+    snapshot = requests.get(f"{url}/api/v1/referrals/{referral_id}", auth=api_auth(url, "coordinator"),
                             timeout=30).json()
     assert snapshot["state"] == "in_progress"
     assert [e["organisation_id"] for e in snapshot["engagements"] if e["status"] == "accepted"] == ["arktos"]

@@ -149,15 +149,17 @@ def make_api_token(client: PortalClient, name: str = "tests", days: int = 30) ->
 
 
 _tokens: dict[tuple[str, str], TokenAuth] = {}
+_token_lock = threading.Lock()
 
 
 def api_auth(url: str, username: str, password: str = "netsterk-demo", totp_secret: str | None = None) -> TokenAuth:
     """`requests` auth for the JSON API as `username` (the demo's password and TOTP key by
     default): a personal API token made through the portal's page, shared by one process's tests."""
     key = (url, username)
-    if key not in _tokens:
-        _tokens[key] = TokenAuth(make_api_token(signed_in(url, username, password, totp_secret)))
-    return _tokens[key]
+    with _token_lock:     # threads of one test share it (signing in takes a fresh TOTP code)
+        if key not in _tokens:
+            _tokens[key] = TokenAuth(make_api_token(signed_in(url, username, password, totp_secret)))
+        return _tokens[key]
 
 
 def aged_session(session_key: str, cookie: str, idle_seconds: int) -> str:
