@@ -103,6 +103,10 @@ def test_coordinator_partner_reporter_and_analyst_in_the_browser(live_stack, bro
     coordinator.goto(f"{url}/")
     assert "/login" in coordinator.url
     shot(coordinator, "login", tmp_path)
+    # the audit is real: an input without a label on the page is found (then taken away again)
+    coordinator.evaluate("document.querySelector('main').insertAdjacentHTML('beforeend', '<input id=axe-probe>')")
+    assert any("label" in problem and "#axe-probe" in problem for problem in accessibility_problems(coordinator))
+    coordinator.evaluate("document.getElementById('axe-probe').remove()")
     coordinator.fill("input[name=username]", "coordinator")
     coordinator.fill("input[name=password]", "netsterk-demo")
     coordinator.click("form[action='/login'] button[type=submit]")

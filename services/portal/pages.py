@@ -228,7 +228,8 @@ def inbox_page(user, tasks: list[dict], filters: dict | None = None) -> str:
             '<table><thead><tr>' + "".join(f"<th>{e(both(k))}</th>" for k in (
                 "portal.column.ref", "portal.column.state", "portal.column.urgency", "portal.column.due",
                 "portal.column.attention", "portal.column.categories", "portal.column.updated")) +
-            '<th></th></tr></thead><tbody>' + "".join(rows) + '</tbody></table>')
+            f'<th><span class="visually-hidden">{e(both("portal.inbox.link_column"))}</span></th>'
+            '</tr></thead><tbody>' + "".join(rows) + '</tbody></table>')
     return layout(both("portal.inbox.title", network=user.network), inbox_filter_form(user, filters) + table,
                   user=user)
 
