@@ -128,9 +128,13 @@ def _change(session, user: User, form: dict, admin) -> tuple[User, bool]:
 
 
 def _step_label(step: str) -> str:
-    key = f"portal.deadline.{step}"
-    text = CATALOGUE.get(key, {}).get("nl", "")
-    return f"{both(key)} ({step})" if text and "{" not in text else step
+    """The step's name (the inbox's deadline name, or the admin page's own where that one names
+    a partner) and its code."""
+    for key in (f"portal.deadline.{step}", f"portal.admin.step.{step}"):
+        text = CATALOGUE.get(key, {}).get("nl", "")
+        if text and "{" not in text:
+            return f"{both(key)} ({step})"
+    return step
 
 
 def _deadlines_page(service, user, *, values: dict | None = None, error: str | None = None,
@@ -147,7 +151,7 @@ def _deadlines_page(service, user, *, values: dict | None = None, error: str | N
         label = both(f"portal.admin.deadline_field_{urgency}", step=step)
         return (f'<input type="number" name="{name}" id="deadline-{urgency}-{step}" value="{e(values.get(name, ""))}" '
                 f'min="{deadline_rules.MIN_DAYS}" max="{deadline_rules.MAX_DAYS}" inputmode="numeric" '
-                f'class="days" aria-label="{e(label)}" placeholder="{e(defaults[urgency][step])}">')
+                f'class="days" aria-label="{e(label)}">')
 
     rows = [[e(_step_label(step)), e(defaults["normal"][step]), field("normal", step),
              e(defaults["urgent"][step]), field("urgent", step)] for step in deadline_rules.STEPS]
