@@ -61,6 +61,15 @@ class FakeWorkflowBridge:
         return {"service": self.name, "status": "ok"}
 
     @rpc
+    def deadlines_config(self, network):
+        """The defaults of DESIGN §4 (workflows/config.py without a file)."""
+        from netsterk.deadlines import STEPS
+        normal = dict(dict.fromkeys(STEPS, 5), school_efforts=3, school_efforts_reminder=2, triage=1, matching=1,
+                      partner_response=2, partner_reminder=1, first_feedback=10, feedback_interval=20)
+        return {"normal": dict(normal, closed_dates=[], school_holidays=None),
+                "urgent": dict(normal, triage=1, partner_response=2, closed_dates=[], school_holidays=None)}
+
+    @rpc
     def get_referral(self, referral_id):
         if referral_id not in REFERRALS:
             raise UnknownReferral(f"no referral {referral_id}")
@@ -506,3 +515,55 @@ def test_api_tokens_are_made_shown_once_used_and_revoked_on_the_page(portal, bri
     assert [(e["action"], e["record_id"], e["actor"]["username"]) for e in tokens] == [
         ("create", token_id, "coord.mechelen"), ("update", token_id, "coord.mechelen")]
     assert raw not in str(entries)
+
+
+NETWORKS: dict[str, dict] = {}
+SAVED: list[tuple] = []
+
+
+class FakeIntake:
+    """intake's network RPCs the admin's deadlines page uses (intake's own are tested there)."""
+    name = "intake"
+
+    @rpc
+    def get_network(self, code):
+        return NETWORKS.get(code)
+
+    @rpc
+    def set_network_deadlines(self, code, deadlines, actor):
+        SAVED.append((code, deadlines, actor["username"], actor["role"]))
+        NETWORKS[code]["deadlines"] = deadlines
+        return NETWORKS[code]
+
+
+def test_the_network_admin_sets_the_networks_own_deadlines(portal, bridge, settings_env, login):
+    NETWORKS.clear()
+    SAVED.clear()
+    NETWORKS["mechelen"] = {"code": "mechelen", "name": "Mechelen", "categories": ["truancy"], "deadlines": {}}
+    container = ServiceContainer(FakeIntake, {"AMQP_URI": settings_env.amqp_uri, "serializer": "json"})
+    container.start()
+    try:
+        amqp.rpc_call(settings_env.amqp_uri, "portal", "upsert_user", "admin.mechelen", PASSWORD, "network_admin",
+                      "mechelen", timeout=20, totp_secret=SECRET)
+        admin = login("admin.mechelen")
+        page = admin.get(f"{portal}/admin/deadlines", timeout=10)
+        assert page.status_code == 200 and 'name="normal.triage"' in page.text and 'name="urgent.closure"' in page.text
+        assert 'aria-label="triage, normale melding: werkdagen van het netwerk' in page.text
+        for form, message in (({"normal.triage": "0"}, "van 1 tot 60"), ({"normal.triage": "drie"}, "van 1 tot 60"),
+                              ({"normal.lunch": "2"}, "Onbekende termijn: normal.lunch"),
+                              ({"urgent.partner_reminder": "2"}, "moet vóór de termijn partner_response")):
+            refused = admin.post(f"{portal}/admin/deadlines", data=form, timeout=10)
+            assert refused.status_code == 422 and message in refused.text, (form, refused.text[-800:])
+        assert admin.post(f"{portal}/admin/deadlines", data={"network": "kiel", "normal.triage": "2"},
+                          timeout=10).status_code == 403
+        assert SAVED == []                       # nothing refused reached intake
+        saved = admin.post(f"{portal}/admin/deadlines", data={"normal.triage": "3", "urgent.matching": "",
+                                                              "urgent.partner_response": "4"}, timeout=10)
+        assert saved.status_code == 200 and "De termijnen zijn bewaard" in saved.text
+        assert SAVED == [("mechelen", {"normal": {"triage": 3}, "urgent": {"partner_response": 4}},
+                          "admin.mechelen", "network_admin")]
+        assert 'name="normal.triage" id="deadline-normal-triage" value="3"' in saved.text
+        # a coordinator may not
+        assert login().post(f"{portal}/admin/deadlines", data={"normal.triage": "2"}, timeout=10).status_code == 403
+    finally:
+        container.stop()
