@@ -15,22 +15,24 @@ import requests.auth
 from services.portal.auth import TOTP_STEP, hotp
 
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
-_used: dict[tuple[str, str | None], int] = {}
+_used: dict[str, dict[str | None, int]] = {}     # secret -> user (None: unknown) -> last step used
 _lock = threading.Lock()
 
 
 def fresh_code(secret: str, username: str | None = None) -> str:
-    """A code for a time step this process has not used for `secret` (of `username`: the server
-    remembers the last step per user) yet: the current step, else the next one (the server
-    accepts one step of drift), else it waits for a new step."""
-    key = (secret, username)
+    """A code for a time step this process has not used yet for `secret` of `username` (the server
+    remembers the last step per user; without a username: of anybody with this secret): the
+    current step, else the next one (the server accepts one step of drift), else it waits for a
+    new step."""
     while True:
         with _lock:
             current = int(time.time() // TOTP_STEP)
-            last = _used.get(key, -1)
+            used = _used.setdefault(secret, {})
+            last = max(used.values(), default=-1) if username is None else \
+                max(used.get(username, -1), used.get(None, -1))
             for step in (current, current + 1):
                 if step > last:
-                    _used[key] = step
+                    used[username] = step
                     return hotp(secret, step)
         time.sleep(TOTP_STEP - time.time() % TOTP_STEP + 0.2)
 
