@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, DateTime, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from netsterk.crypto import EncryptedText
+from netsterk.crypto import EncryptedJSON, EncryptedText
 from netsterk.db import ProcessedMessageMixin, utcnow
 
 ROLES = ("coordinator", "partner_staff", "network_admin", "analyst", "ops")
@@ -38,8 +38,8 @@ class User(Base):
 
 
 class Task(Base):
-    """One referral as the coordinator inbox sees it: fed by the workflow's events. No personal
-    data: reference, network, state, categories, urgency and deadlines only."""
+    """One referral as the coordinator inbox sees it: fed by the workflow's events. Reference,
+    network, state, categories, urgency and deadlines in clear; the attention reasons encrypted."""
     __tablename__ = "task"
 
     referral_id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -54,7 +54,8 @@ class Task(Base):
     urgency: Mapped[str] = mapped_column(String(8), default="normal")
     deadlines: Mapped[dict] = mapped_column(JSON, default=dict)
     overdue: Mapped[dict] = mapped_column(JSON, default=dict)
-    attention: Mapped[list] = mapped_column(JSON, default=list)
+    # free-text reasons (a task's text, a partner's name...): encrypted at rest (0004)
+    attention: Mapped[list] = mapped_column(EncryptedJSON, default=list)
     revision: Mapped[int] = mapped_column(Integer, default=0)
     anonymised: Mapped[bool] = mapped_column(Boolean, default=False)
 
@@ -88,7 +89,7 @@ class PartnerEngagement(Base):
 
 
 class ApiToken(Base):
-    """A personal API token (0004): made by a signed-in user (after the second factor), shown once,
+    """A personal API token (0005): made by a signed-in user (after the second factor), shown once,
     stored as a SHA-256 hash only. It acts as its user, with the network and role the user had
     when it was made (a later change of either ends it); revoked or expired tokens are refused."""
     __tablename__ = "api_token"

@@ -1,12 +1,12 @@
 """portal: personal API tokens (the JSON API's credentials instead of passwords)
 
-Revision ID: portal_0004_api_tokens
+Revision ID: portal_0005_api_tokens
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "portal_0004_api_tokens"
-down_revision = "portal_0003"
+revision = "portal_0005_api_tokens"
+down_revision = "portal_0004_attention_encrypted"
 branch_labels = None
 depends_on = None
 
