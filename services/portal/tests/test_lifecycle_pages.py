@@ -191,7 +191,8 @@ def test_the_school_confirms_its_efforts_through_its_link(portal, bridge):
                                                             "summary": "Drie telefoons, een brief op 4/11."})
 
 
-def test_attention_reasons_are_encrypted_and_erasure_drops_the_task(portal, bridge, settings_env):
+def test_attention_reasons_are_encrypted_and_erasure_drops_the_task(portal, bridge, settings_env, api):
+    auth = api()
     """The inbox keeps the attention reasons (free text) encrypted at rest; `intake.referral_erased`
     removes the referral's task and partner rows and the portal confirms it (also when repeated)."""
     from sqlalchemy import text
@@ -204,7 +205,7 @@ def test_attention_reasons_are_encrypted_and_erasure_drops_the_task(portal, brid
     publish_task(settings_env, "r-gone", "MCH-2024-0002", "closed", 4,
                  attention=[{"kind": "task:c1", "reason": reason}])
     publish_task(settings_env, "r-kept", "MCH-2024-0003", "triage", 2)
-    wait_until(lambda: len(tasks(portal)) >= 2, what="both tasks")
+    wait_until(lambda: len(tasks(portal, auth)) >= 2, what="both tasks")
     engine = make_engine(settings_env.database_url("portal"))
     with engine.connect() as connection:
         raw = connection.execute(text("SELECT attention FROM task WHERE referral_id = 'r-gone'")).scalar()
@@ -218,7 +219,7 @@ def test_attention_reasons_are_encrypted_and_erasure_drops_the_task(portal, brid
         second, first = sorted(take(2), key=lambda r: bool(r["payload"]["removed"]))
     assert first["payload"]["removed"] == {"task": 1, "partner_engagement": 0}
     assert second["payload"]["removed"] == {} and second["message_id"] == first["message_id"]
-    assert [t["referral_id"] for t in tasks(portal)] == ["r-kept"]
+    assert [t["referral_id"] for t in tasks(portal, auth)] == ["r-kept"]
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM task WHERE referral_id = 'r-gone'")).scalar() == 0
     engine.dispose()
