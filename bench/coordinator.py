@@ -1,5 +1,6 @@
 """A coordinator as the benchmarks play it: reads a referral's state and acts on it over the
-portal's JSON API, one HTTP session per thread. Used by bench_e2e and bench_workflows."""
+portal's JSON API with a personal API token (made once on the portal's tokens page, after the
+second factor), one HTTP session per thread. Used by bench_e2e and bench_workflows."""
 from __future__ import annotations
 
 import os
@@ -7,6 +8,8 @@ import threading
 import time
 
 import requests
+
+from services.portal.testing import api_auth
 
 COORDINATOR = ("coordinator", "netsterk-demo")
 POLL = float(os.environ.get("BENCH_POLL", "0.2"))   # seconds between state reads
@@ -21,7 +24,7 @@ class Coordinator:
     def http(self) -> requests.Session:
         if not hasattr(self._local, "session"):
             self._local.session = requests.Session()
-            self._local.session.auth = COORDINATOR
+            self._local.session.auth = api_auth(self.portal_url, *COORDINATOR)   # one token, shared
         return self._local.session
 
     def state(self, referral_id: str, wanted: str) -> dict:

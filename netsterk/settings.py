@@ -119,6 +119,8 @@ class Settings(BaseSettings):
     pseudonym_key: str = "netsterk-development-pseudonym-key"
     # HMAC key that signs the portal's session cookies; set a secret value in production.
     session_key: str = "netsterk-development-session-key"
+    # a portal session ends after this many minutes without a request (besides its 8 h lifetime)
+    portal_idle_minutes: int = 30
     # the Open Referral HSDS 3 JSON schemas the directory import validates against (matching)
     hsds_schema_dir: Path = SHARED_DIR / "hsds" / "schema"
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs and starts what the system and its tests need from Debian, only when missing:
-# RabbitMQ (with the management plugin, used by tests to create throw-away vhosts) and Chromium
-# (browser tests). Safe to run again.
+# RabbitMQ (with the management plugin, used by tests to create throw-away vhosts), Chromium
+# (browser tests) and, from npm, axe-core (the browser tests' accessibility audit, into
+# .venv/axe). Safe to run again.
 set -euo pipefail
 
 apt_updated=0
@@ -25,6 +26,15 @@ if ! answers 127.0.0.1 15672 && command -v rabbitmq-plugins >/dev/null; then
 fi
 if [ "${NETSTERK_NO_BROWSER:-0}" != 1 ] && [ ! -x /usr/bin/chromium ]; then
   echo "installing chromium (Debian) for the browser tests"; apt_install chromium
+fi
+# axe-core (Deque, MPL-2.0): injected into the pages by tests/test_browser_portal.py
+AXE_VERSION=4.11.0
+AXE_DIR="$(cd "$(dirname "$0")/.." && pwd)/.venv/axe"
+if [ "${NETSTERK_NO_BROWSER:-0}" != 1 ] && \
+   ! grep -qs "\"version\": \"$AXE_VERSION\"" "$AXE_DIR/node_modules/axe-core/package.json"; then
+  if ! command -v npm >/dev/null; then echo "installing npm (Debian)"; apt_install npm; fi
+  echo "installing axe-core $AXE_VERSION (npm) for the accessibility audit"
+  npm install --prefix "$AXE_DIR" --no-audit --no-fund --no-save --silent "axe-core@$AXE_VERSION"
 fi
 # PostgreSQL: the migration tests run every service's migrations on a real PostgreSQL too.
 if ! answers 127.0.0.1 5432; then

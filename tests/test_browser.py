@@ -7,7 +7,7 @@ import requests
 from playwright.sync_api import sync_playwright
 
 from netsterk.testing import wait_until
-from services.portal.testing import browser_login
+from services.portal.testing import api_auth, browser_login
 
 pytestmark = pytest.mark.slow
 
@@ -81,6 +81,6 @@ def test_referral_from_browser_form_reaches_the_partners_mailbox(live_stack, pag
     page.click("button[name=accept][value='1']")
     page.wait_for_load_state()
     snapshot = requests.get(f"{settings.portal_url}/api/v1/referrals/{link.split('/')[-2]}",
-                            auth=("coordinator", "netsterk-demo"), timeout=10).json()
+                            auth=api_auth(settings.portal_url, "coordinator"), timeout=10).json()
     assert snapshot["state"] == "in_progress"
     assert [e["offer_id"] for e in snapshot["engagements"] if e["status"] == "accepted"] == [offer_id]

@@ -7,11 +7,16 @@ import requests
 
 from netsterk import amqp
 from netsterk.testing import wait_until
-from services.portal.testing import anonymous_post, signed_in
+from services.portal.testing import anonymous_post, api_auth, signed_in
 
 pytestmark = pytest.mark.slow
 
 COORDINATOR = ("coordinator", "netsterk-demo")
+
+
+def coordinator_api(settings):
+    """The coordinator's personal API token (made on the portal's tokens page)."""
+    return api_auth(settings.portal_url, *COORDINATOR)
 
 
 def form_data():
@@ -33,14 +38,14 @@ def mails(settings, to=None):
 
 
 def snapshot(settings, referral_id):
-    response = requests.get(f"{settings.portal_url}/api/v1/referrals/{referral_id}", auth=COORDINATOR, timeout=10)
+    response = requests.get(f"{settings.portal_url}/api/v1/referrals/{referral_id}", auth=coordinator_api(settings), timeout=10)
     response.raise_for_status()
     return response.json()
 
 
 def act(settings, referral_id, action, **args):
     response = requests.post(f"{settings.portal_url}/api/v1/referrals/{referral_id}/actions/{action}",
-                             json=args, auth=COORDINATOR, timeout=30)
+                             json=args, auth=coordinator_api(settings), timeout=30)
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -66,7 +71,7 @@ def test_referral_travels_from_form_to_closed(live_stack):
 
     # 2. the bridge started the workflow; it waits in triage (school efforts were in the form)
     task = wait_until(lambda: next((t for t in requests.get(
-        f"{settings.portal_url}/api/v1/tasks", auth=COORDINATOR, timeout=10).json()
+        f"{settings.portal_url}/api/v1/tasks", auth=coordinator_api(settings), timeout=10).json()
         if t["ref"] == ref and t["state"] == "triage"), None), timeout=60, what="triage task in the inbox")
     referral_id = task["referral_id"]
     wait_until(lambda: mails(settings, "an.peeters@atheneum.example.org"), timeout=30,

@@ -85,9 +85,12 @@ def test_analyst_cannot_open_referrals_or_tasks(analyst):
     assert session.get(f"{settings.portal_url}/referrals/{NETWORK}-r01", timeout=30).status_code == 403
     start = session.get(f"{settings.portal_url}/", timeout=30, allow_redirects=False)   # no inbox: to the reports
     assert start.status_code == 303 and start.headers["Location"] == "/reports"
+    assert session.get(f"{settings.portal_url}/api/v1/tasks", timeout=30).status_code == 403
+    assert session.get(f"{settings.portal_url}/account/tokens", timeout=30).status_code == 403   # no API token
+    # a password is no way into the API (it would skip the second factor): refused, with the way to a token
     api = requests.get(f"{settings.portal_url}/api/v1/tasks", auth=(ANALYST["username"], ANALYST["password"]),
                        timeout=30)
-    assert api.status_code == 403
+    assert api.status_code == 401 and "Bearer" in api.json()["error"]
 
 
 def test_reports_need_a_login_and_a_report_role(live_stack):

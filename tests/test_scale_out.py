@@ -26,7 +26,7 @@ import requests
 from netsterk import amqp, metrics
 from netsterk.settings import SERVICES, Settings
 from netsterk.testing import RABBIT_API, create_postgres_database, free_port, free_port_range, rabbit_vhost, wait_until
-from services.portal.testing import anonymous_post
+from services.portal.testing import anonymous_post, api_auth
 
 REPLICAS = 2
 BATCH = 20
@@ -136,7 +136,7 @@ def referral_json(index: int) -> dict:
 
 
 def portal(settings, method: str, path: str, **kwargs):
-    response = requests.request(method, f"{settings.portal_url}{path}", auth=COORDINATOR,
+    response = requests.request(method, f"{settings.portal_url}{path}", auth=api_auth(settings.portal_url, *COORDINATOR),
                                 timeout=60, **kwargs)
     assert response.status_code == 200, f"{method} {path}: {response.status_code} {response.text}"
     return response.json()

@@ -19,7 +19,7 @@ from netsterk import ical
 from netsterk.testing import wait_until
 from netsterk_ops import demo
 from tests.test_browser import ARGS, CHROMIUM
-from tests.test_end_to_end import COORDINATOR, act, form_data, mails, snapshot, wait_state
+from tests.test_end_to_end import act, coordinator_api, form_data, mails, snapshot, wait_state
 
 pytestmark = pytest.mark.slow
 
@@ -313,7 +313,7 @@ def test_a_case_conference_from_invitation_to_decisions_to_workflow_tasks(live_s
     assert any(x["action"] == "add_tasks" for x in snap["log"])
     # ...in the inbox's read model too
     def in_inbox():
-        rows = requests.get(f"{settings.portal_url}/api/v1/tasks", auth=COORDINATOR, timeout=10).json()
+        rows = requests.get(f"{settings.portal_url}/api/v1/tasks", auth=coordinator_api(settings), timeout=10).json()
         row = next((r for r in rows if r["referral_id"] == referral["id"]), None)
         return row if row and any(k.startswith("task:") for k in (row.get("deadlines") or {})) else None
     wait_until(in_inbox, timeout=60, what="the task due dates in the inbox read model")

@@ -344,7 +344,9 @@ class Bridge:
 
     def referral_input(self, envelope: dict) -> ReferralInput:
         referral = ReferralInput.from_event(envelope)
-        referral.deadlines = self.config.deadlines(referral.network, referral.urgency)
+        # the network admin's own deadlines (intake sends them with the event) over the file's
+        referral.deadlines = self.config.deadlines(referral.network, referral.urgency,
+                                                   envelope["payload"].get("deadlines"))
         referral.coordinator_email = self.config.coordinator_email(referral.network)
         return referral
 

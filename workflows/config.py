@@ -17,14 +17,18 @@ a running referral's history.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import fields
 from pathlib import Path
 
 import yaml
 
+from netsterk import deadlines as deadline_rules
+from netsterk.logging import get_logger
 from workflows.referral.shared import WORKING_DAY_STEPS, Deadlines
 
-URGENCIES = ("normal", "urgent")
+URGENCIES = deadline_rules.URGENCIES
+log = get_logger(__name__)
 URGENT_DEFAULTS = {"school_efforts": 2, "school_efforts_reminder": 1, "triage": 1, "matching": 1,
                    "partner_response": 2, "partner_reminder": 1, "first_feedback": 5,
                    "feedback_interval": 10, "draft": 2, "information": 2, "closure": 3}
@@ -62,7 +66,18 @@ class WorkflowConfig:
                 raise ConfigError(f"{path}: network {code} has unknown keys {', '.join(unknown)}")
         return cls(networks)
 
-    def deadlines(self, network: str, urgency: str) -> Deadlines:
+    def deadlines(self, network: str, urgency: str, overrides: dict | None = None) -> Deadlines:
+        """The network's deadlines for `urgency`; `overrides` are the network admin's own values
+        (netsterk.deadlines, carried in referral_submitted), laid over this file's. Overrides that
+        do not fit (any more: this file may have changed since) are left out, with a warning: the
+        referral starts with the file's values rather than not at all."""
+        if overrides:
+            try:
+                steps = deadline_rules.clean(overrides).get(urgency) or {}
+                return dataclasses.replace(self.deadlines(network, urgency), **steps)
+            except (deadline_rules.DeadlineError, ValueError, TypeError) as exc:
+                log.warning("network deadlines not applied", network=network, urgency=urgency,
+                            error=str(exc))
         if urgency not in URGENCIES:
             raise ConfigError(f"unknown urgency {urgency!r}")
         values: dict = dict(URGENT_DEFAULTS) if urgency == "urgent" else {}

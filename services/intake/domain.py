@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from netsterk import contracts
+from netsterk import deadlines as deadline_rules
 from netsterk.crypto import pseudonym
 from netsterk.db import add_to_outbox, utcnow
 from netsterk.envelope import make_envelope
@@ -27,8 +28,48 @@ def network_categories(session: Session, code: str | None) -> list[str] | None:
 
 
 def list_networks(session: Session) -> list[dict]:
+    """The public list (the form, /api/v1/networks): code, name, concern categories."""
     return [{"code": n.code, "name": n.name, "categories": n.categories}
             for n in session.scalars(select(Network).order_by(Network.name))]
+
+
+def get_network(session: Session, code: str | None) -> dict | None:
+    network = session.get(Network, code) if code else None
+    return network_dict(network) if network is not None else None
+
+
+def network_dict(network: Network) -> dict:
+    """The network admin's view: the public fields and the network's own deadlines."""
+    return {"code": network.code, "name": network.name, "categories": list(network.categories),
+            "deadlines": dict(network.deadlines or {})}
+
+
+def network_deadlines(session: Session, code: str | None) -> dict:
+    """The network admin's own deadlines ({urgency: {step: days}}), {} when none are set."""
+    network = session.get(Network, code) if code else None
+    return dict(network.deadlines or {}) if network is not None else {}
+
+
+def set_network_deadlines(session: Session, code: str, deadlines, actor: dict) -> dict:
+    """Store a network's own deadlines (replacing the earlier ones; {} = the defaults again),
+    audited with the names of the steps that changed. New referrals of the network carry them;
+    running ones keep theirs. LookupError for an unknown network, DeadlineError for bad values."""
+    from services.intake import privacy
+
+    network = session.get(Network, code or "")
+    if network is None:
+        raise LookupError(f"no network {code}")
+    cleaned = deadline_rules.clean(deadlines)
+    before = network.deadlines or {}
+    changed = sorted(f"{urgency}.{step}" for urgency in deadline_rules.URGENCIES
+                     for step in deadline_rules.STEPS
+                     if (before.get(urgency) or {}).get(step) != (cleaned.get(urgency) or {}).get(step))
+    network.deadlines = cleaned or None
+    session.flush()
+    privacy.log(session, dict(actor or {}, network=code), "update", record_type="network",
+                record_id=code, fields=changed or ["deadlines"], purpose="network deadlines changed",
+                network=code)
+    return network_dict(network)
 
 
 def upsert_network(session: Session, code: str, name: str, categories: list[str]) -> dict:
@@ -113,7 +154,8 @@ def _store(session: Session, referral: Referral) -> Referral:
     session.add(referral)
     session.flush()
     links = link_possible_duplicates(session, referral)
-    add_to_outbox(session, Outbox, contracts.INTAKE, submitted_event(referral, links))
+    add_to_outbox(session, Outbox, contracts.INTAKE,
+                  submitted_event(referral, links, network_deadlines(session, referral.network)))
     return referral
 
 
@@ -150,9 +192,10 @@ def link_possible_duplicates(session: Session, referral: Referral) -> list[dict]
     return links
 
 
-def submitted_event(referral: Referral, links: list[dict]) -> dict:
+def submitted_event(referral: Referral, links: list[dict], deadlines: dict | None = None) -> dict:
     """References, codes and pseudonymous keys only: no names, no addresses (the workflow asks
-    `contact_address` when it sends a mail)."""
+    `contact_address` when it sends a mail). `deadlines`: the network's own (network_deadlines);
+    the bridge lays them over the defaults."""
     payload = {
         "referral_id": referral.id, "ref": referral.ref, "network": referral.network,
         "channel": referral.channel, "categories": list(referral.categories),
@@ -165,6 +208,7 @@ def submitted_event(referral: Referral, links: list[dict]) -> dict:
         "possible_duplicates": links, "draft": False,
         "direct_engagement": referral.direct_engagement,
         "submitted_at": referral.created_at.isoformat(),
+        "deadlines": dict(deadlines or {}),
     }
     return make_envelope(contracts.REFERRAL_SUBMITTED, payload, network=referral.network,
                          referral_ref=referral.ref, correlation_id=referral.correlation_id)

@@ -21,6 +21,8 @@ class Network(Base):
     code: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     categories: Mapped[list] = mapped_column(JSON, default=list)
+    # 0005: the network admin's own working days per urgency and step (netsterk.deadlines)
+    deadlines: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
 
 class RefCounter(Base):

@@ -15,6 +15,7 @@ from netsterk.web_security import client_address, guarded_http as http
 from werkzeug.utils import redirect
 
 from netsterk import contracts
+from netsterk import deadlines as deadline_rules
 from netsterk.db import session_scope
 from netsterk.i18n import both
 from netsterk.logging import get_logger, log_context
@@ -219,8 +220,19 @@ class IntakeService:
     # --- issue 9: the network admin's concern categories (portal /admin/categories) ---
     @rpc
     def get_network(self, code):
-        """{code, name, categories} of one network, or None."""
-        return next((n for n in self._networks() if n["code"] == code), None)
+        """{code, name, categories, deadlines} of one network, or None."""
+        with session_scope(self.db) as session:
+            return domain.get_network(session, code)
+
+    @rpc
+    def set_network_deadlines(self, code, deadlines, actor):
+        """The network admin's own deadlines ({urgency: {step: working days}}; {} = defaults),
+        audited as `actor` ({username, role, origin}). ValueError with the reason when refused."""
+        try:
+            with session_scope(self.db) as session:
+                return domain.set_network_deadlines(session, code, deadlines, actor)
+        except deadline_rules.DeadlineError as error:
+            raise ValueError(error.text()) from None
 
     @rpc
     def health(self):

@@ -38,6 +38,8 @@ POLICY: dict[str, frozenset[str]] = {name: frozenset(roles) for name, roles in {
     # privacy (issue 10): rights of access / erasure, and the audit log
     "privacy.rights": ("coordinator",),
     "privacy.audit": ("network_admin",),
+    # personal API tokens: only roles that sign in with a second factor (auth.TOTP_ROLES)
+    "account.tokens": ("coordinator", "partner_staff", "network_admin", "ops"),
     # ops: the health of the system, no personal data
     "ops.view": ("ops",),
     "ops.replay": ("ops",),

@@ -8,11 +8,13 @@ import secrets
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from netsterk import deadlines as deadline_rules
 from netsterk.db import session_scope, utcnow
 from netsterk.catalogue import CATALOGUE
 from netsterk.i18n import both
 from netsterk.logging import get_logger, log_context
 from netsterk.nameko_support import html_response
+from netsterk.web_security import client_address
 from services.portal import access, auth, pages
 from services.portal.models import User
 from services.portal.web import call_bridge, html_page, session_user
@@ -126,26 +128,93 @@ def _change(session, user: User, form: dict, admin) -> tuple[User, bool]:
 
 
 def _step_label(step: str) -> str:
-    key = f"portal.deadline.{step}"
-    text = CATALOGUE.get(key, {}).get("nl", "")
-    return f"{both(key)} ({step})" if text and "{" not in text else step
+    """The step's name (the inbox's deadline name, or the admin page's own where that one names
+    a partner) and its code."""
+    for key in (f"portal.deadline.{step}", f"portal.admin.step.{step}"):
+        text = CATALOGUE.get(key, {}).get("nl", "")
+        if text and "{" not in text:
+            return f"{both(key)} ({step})"
+    return step
+
+
+def _deadlines_page(service, user, *, values: dict | None = None, error: str | None = None,
+                    info: str | None = None, status: int = 200) -> Response:
+    """Per step: the default (the workflow layer's, through the bridge) and the network's own
+    value (a field; empty = the default), for normal and urgent referrals."""
+    defaults = call_bridge(service, "deadlines_config", user.network)
+    own = _network(service, user).get("deadlines") or {}
+    if values is None:
+        values = {f"{u}.{step}": str(days) for u, steps in own.items() for step, days in steps.items()}
+
+    def field(urgency: str, step: str) -> str:
+        name = f"{urgency}.{step}"
+        label = both(f"portal.admin.deadline_field_{urgency}", step=step)
+        return (f'<input type="number" name="{name}" id="deadline-{urgency}-{step}" value="{e(values.get(name, ""))}" '
+                f'min="{deadline_rules.MIN_DAYS}" max="{deadline_rules.MAX_DAYS}" inputmode="numeric" '
+                f'class="days" aria-label="{e(label)}">')
+
+    rows = [[e(_step_label(step)), e(defaults["normal"][step]), field("normal", step),
+             e(defaults["urgent"][step]), field("urgent", step)] for step in deadline_rules.STEPS]
+    closed = ", ".join(defaults["normal"].get("closed_dates") or []) or "—"
+    body = (pages.message_box(error) + pages.message_box(info, "info")
+            + f'<p>{e(both("portal.admin.deadlines_intro_edit", low=deadline_rules.MIN_DAYS, high=deadline_rules.MAX_DAYS))}</p>'
+            + '<form method="post" action="/admin/deadlines" class="card" id="deadlines-form">'
+            + pages._table(["portal.admin.step", "portal.admin.default_normal", "portal.admin.network_normal",
+                            "portal.admin.default_urgent", "portal.admin.network_urgent"], rows)
+            + f'<button type="submit">{e(both("portal.admin.deadlines_save"))}</button></form>'
+            + f'<p>{e(both("portal.admin.closed_dates"))}: {e(closed)} · '
+            f'{e(both("portal.admin.school_holidays"))}: {e(defaults["normal"].get("school_holidays") or "—")}</p>')
+    return html_response(pages.layout(both("portal.admin.deadlines_title"), body, user=user), status=status)
 
 
 @html_page
 def deadlines(service, request) -> Response:
-    """The deadlines (working days) new referrals of the network get, per urgency, as the
-    workflow layer has them (through the bridge). Read-only here: they are set in the YAML file
-    NETSTERK_WORKFLOW_CONFIG and apply to referrals started after a change."""
+    """The deadlines (working days) new referrals of the admin's network get, per urgency: the
+    defaults (the YAML file NETSTERK_WORKFLOW_CONFIG, through the bridge) and the network's own."""
+    return _deadlines_page(service, _admin(service, request, "admin.settings"))
+
+
+def deadline_form(form) -> dict:
+    """`{urgency: {step: days}}` from the form's `<urgency>.<step>` fields (empty: the default);
+    DeadlineError for a field that is not a deadline or not a whole number."""
+    overrides: dict = {}
+    for name, value in form.items():
+        if name in ("csrf_token", "network"):
+            continue
+        urgency, _, step = name.partition(".")
+        if urgency not in deadline_rules.URGENCIES or step not in deadline_rules.STEPS:
+            raise deadline_rules.DeadlineError("deadlines.unknown_step", step=name[:64])
+        value = (value or "").strip()
+        if not value:
+            continue
+        if not value.isdigit():
+            raise deadline_rules.DeadlineError("deadlines.out_of_range", step=step, low=deadline_rules.MIN_DAYS,
+                                               high=deadline_rules.MAX_DAYS)
+        overrides.setdefault(urgency, {})[step] = int(value)
+    return overrides
+
+
+@html_page
+def deadlines_submit(service, request) -> Response:
+    """Save the network's own deadlines (only the admin's own network: a `network` field naming
+    another is refused); checked here with the defaults (a reminder before its deadline), stored
+    and audited by intake. New referrals get them; running ones keep theirs."""
     user = _admin(service, request, "admin.settings")
-    config = call_bridge(service, "deadlines_config", user.network)
-    steps = [k for k, v in config["normal"].items() if isinstance(v, int)]
-    rows = [[e(_step_label(step)), e(config["normal"][step]), e(config["urgent"][step])] for step in steps]
-    closed = ", ".join(config["normal"].get("closed_dates") or []) or "—"
-    body = (f'<p>{e(both("portal.admin.deadlines_read_only"))}</p>'
-            + pages._table(["portal.admin.step", "portal.urgency.normal", "portal.urgency.urgent"], rows)
-            + f'<p>{e(both("portal.admin.closed_dates"))}: {e(closed)} · '
-            f'{e(both("portal.admin.school_holidays"))}: {e(config["normal"].get("school_holidays") or "—")}</p>')
-    return html_response(pages.layout(both("portal.admin.deadlines_title"), body, user=user))
+    if (request.form.get("network") or user.network) != user.network:
+        raise access.Refused(403, both("portal.forbidden"))
+    values = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    try:
+        overrides = deadline_rules.clean(deadline_form(request.form))
+        days = deadline_rules.merged(call_bridge(service, "deadlines_config", user.network), overrides)
+        for urgency in deadline_rules.URGENCIES:
+            deadline_rules.check_order(days[urgency])
+    except deadline_rules.DeadlineError as error:
+        return _deadlines_page(service, user, values=values, error=error.text(), status=422)
+    actor = {"username": user.username, "role": user.role, "origin": client_address(request)}
+    service.intake.set_network_deadlines(user.network, overrides, actor)
+    with log_context(network=user.network):
+        log.info("deadlines_saved", steps=sum(len(v) for v in overrides.values()))
+    return _deadlines_page(service, user, info=both("portal.admin.deadlines_saved"))
 
 
 # --- concern categories (intake owns them: the form offers exactly these) -----------------------

@@ -1,5 +1,6 @@
 """Staff users: password hashing (argon2id; older scrypt hashes still verify and are upgraded on
-login), TOTP second factor (RFC 6238), signed session cookies with expiry, login throttling."""
+login), TOTP second factor (RFC 6238), signed session cookies with an absolute lifetime and an
+idle timeout, login throttling, personal API tokens."""
 from __future__ import annotations
 
 import base64
@@ -23,6 +24,7 @@ from services.portal.models import ROLES, LoginThrottle, User
 SESSION_COOKIE = "netsterk_session"
 PENDING_COOKIE = "netsterk_pending"      # password checked, second factor still to come
 SESSION_MAX_AGE = 8 * 3600               # absolute: sign in again after a working day
+SESSION_TOUCH_EVERY = 60                 # the last activity in the cookie moves on at most this often
 PENDING_MAX_AGE = 5 * 60
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1
 # roles that sign in with a second factor (TOTP); analysts see aggregated figures only
@@ -148,9 +150,11 @@ def _signature(key: str, payload: str) -> str:
     return _b64(hmac.new(key.encode("utf-8"), payload.encode("ascii"), hashlib.sha256).digest())
 
 
-def sign_cookie(key: str, data: dict, *, now: float | None = None, max_age: int = SESSION_MAX_AGE) -> str:
-    """`<payload>.<hmac>`; the payload holds `data` and the expiry."""
-    expires = int((now if now is not None else time.time()) + max_age)
+def sign_cookie(key: str, data: dict, *, now: float | None = None, max_age: int = SESSION_MAX_AGE,
+                expires: int | None = None) -> str:
+    """`<payload>.<hmac>`; the payload holds `data` and the expiry (`expires`, else now + max_age)."""
+    if expires is None:
+        expires = int((now if now is not None else time.time()) + max_age)
     payload = _b64(json.dumps(dict(data, exp=expires), separators=(",", ":")).encode("utf-8"))
     return f"{payload}.{_signature(key, payload)}"
 
@@ -179,13 +183,33 @@ def read_cookie(key: str, value: str | None, *, now: float | None = None) -> dic
 def sign_session(key: str, username: str, *, now: float | None = None, max_age: int = SESSION_MAX_AGE,
                  epoch: int = 0) -> str:
     """The session cookie: username, the user's session epoch (bumped on logout/password change:
-    every older cookie stops working), the expiry."""
-    return sign_cookie(key, {"u": username, "e": epoch, "k": "session"}, now=now, max_age=max_age)
+    every older cookie stops working), the last activity and the (absolute) expiry."""
+    moment = int(now if now is not None else time.time())
+    return sign_cookie(key, {"u": username, "e": epoch, "k": "session", "a": moment}, now=moment,
+                       max_age=max_age)
 
 
 def read_session_data(key: str, value: str | None, *, now: float | None = None) -> dict | None:
     data = read_cookie(key, value, now=now)
     return data if data is not None and data.get("k", "session") == "session" else None
+
+
+def idle_expired(data: dict, idle_seconds: int, *, now: float | None = None) -> bool:
+    """No request for longer than `idle_seconds` since the last activity in the cookie."""
+    last = data.get("a")
+    if not isinstance(last, int):
+        return True      # a cookie without activity time (older format): sign in again
+    return (now if now is not None else time.time()) - last > idle_seconds
+
+
+def touched_session(key: str, data: dict, *, now: float | None = None) -> str | None:
+    """The same session with its last activity moved to now (same absolute expiry), or None when
+    it was moved less than SESSION_TOUCH_EVERY seconds ago."""
+    moment = int(now if now is not None else time.time())
+    if moment - int(data.get("a") or 0) < SESSION_TOUCH_EVERY:
+        return None
+    kept = {k: v for k, v in data.items() if k != "exp"}
+    return sign_cookie(key, dict(kept, a=moment), expires=data["exp"])
 
 
 def read_session(key: str, value: str | None, *, now: float | None = None) -> str | None:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from netsterk.catalogue import CATALOGUE
 from netsterk.i18n import both, display_language
 from netsterk.contracts import STATES
+from services.portal import access
 from services.portal.schemas import DECLINE_REASONS, END_OUTCOMES, RE_ENGAGED, TRIAGE_DECISIONS
 from services.portal.tasks import as_utc, parse_time
 
@@ -65,6 +66,8 @@ CURRENT = ' aria-current="true"'
 
 def navigation(user) -> str:
     links = NAVIGATION.get(getattr(user, "role", None), ())
+    if access.allowed(user, "account.tokens"):
+        links = links + (("/account/tokens", "portal.nav.tokens"),)
     return "".join(f'<a href="{e(path)}">{e(both(key))}</a>' for path, key in links)
 
 
@@ -227,7 +230,8 @@ def inbox_page(user, tasks: list[dict], filters: dict | None = None) -> str:
             '<table><thead><tr>' + "".join(f"<th>{e(both(k))}</th>" for k in (
                 "portal.column.ref", "portal.column.state", "portal.column.urgency", "portal.column.due",
                 "portal.column.attention", "portal.column.categories", "portal.column.updated")) +
-            '<th></th></tr></thead><tbody>' + "".join(rows) + '</tbody></table>')
+            f'<th><span class="visually-hidden">{e(both("portal.inbox.link_column"))}</span></th>'
+            '</tr></thead><tbody>' + "".join(rows) + '</tbody></table>')
     return layout(both("portal.inbox.title", network=user.network), inbox_filter_form(user, filters) + table,
                   user=user)
 

@@ -85,28 +85,37 @@ def _connection(uri: str):
 def audit_access(service, user, request, snapshot: dict, *, action: str = "read",
                  purpose: str = "referral page", fields=SNAPSHOT_FIELDS) -> None:
     """A coordinator's read (or change) of a referral's workflow record, for the network's audit
-    chain in intake: published as `portal.personal_data_accessed` (references and field names
-    only) with publisher confirms before the page is answered; intake appends it (once, by message
-    id). When the broker cannot take it, the page is not shown."""
-    from netsterk import amqp
-    from netsterk.envelope import make_envelope
-
+    chain in intake (see audit_event). A read of the same record by the same person for the same
+    purpose is recorded once per READ_WINDOW_SECONDS."""
     read_key = (user.username, snapshot.get("referral_id"), purpose)
     if action == "read" and _seen_recently(read_key):
         return
-    actor = _actor(user, request, purpose)
+    audit_event(service, user, request, action=action, record_type="workflow_record",
+                record_id=snapshot.get("referral_id"), ref=snapshot.get("ref"), fields=fields,
+                purpose=purpose)
+    if action == "read":     # recorded: later reads in the window need no new entry
+        import time
+        _recent_reads[read_key] = time.monotonic()
+
+
+def audit_event(service, user, request, *, action: str, record_type: str, record_id: str | None,
+                fields, purpose: str, ref: str | None = None) -> None:
+    """One entry for the network's audit chain in intake: published as
+    `portal.personal_data_accessed` (references and field names only) with publisher confirms
+    before the page is answered; intake appends it (once, by message id). When the broker cannot
+    take it, the page is not shown (503)."""
+    from netsterk import amqp
+    from netsterk.envelope import make_envelope
+
     envelope = make_envelope(PERSONAL_DATA_ACCESSED, {
-        "actor": actor, "action": action, "record_type": "workflow_record",
-        "record_id": snapshot.get("referral_id"), "ref": snapshot.get("ref"), "fields": list(fields),
-        "purpose": purpose}, network=user.network, referral_ref=snapshot.get("ref"))
+        "actor": _actor(user, request, purpose), "action": action, "record_type": record_type,
+        "record_id": record_id, "ref": ref, "fields": list(fields), "purpose": purpose},
+        network=user.network, referral_ref=ref)
     try:
         amqp.publish_event(_connection(service.config["AMQP_URI"]), PORTAL, PERSONAL_DATA_ACCESSED, envelope)
     except Exception as exc:
         log.warning("audit_publish_failed", error=type(exc).__name__)
         raise Refused(503, both("portal.error.unavailable")) from exc
-    if action == "read":     # recorded: later reads in the window need no new entry
-        import time
-        _recent_reads[read_key] = time.monotonic()
 
 
 def _form(user, *, error: str | None = None, info: str | None = None, values: dict | None = None) -> str:

@@ -3,8 +3,10 @@
 - CSRF: a random cookie `netsterk_csrf` per browser; every `<form method="post">` of an HTML
   response gets a hidden `csrf_token` (an HMAC of that cookie with the session key) added here,
   and every POST must carry it (form field `csrf_token` or header `X-CSRF-Token`). Requests
-  authenticated by HTTP Basic (the JSON API for machines) are exempt: a browser never adds those
-  credentials to a cross-site request by itself.
+  with a personal API token (`Authorization: Bearer`, the JSON API for machines) are exempt: a
+  browser never adds that header to a cross-site request by itself.
+- the session's activity time: a session used on this request gets its cookie renewed (web.py
+  decides, here it is set), so the idle timeout counts from the last request.
 - security headers on every response (CSP on HTML), and the page language (nl / en / both)
   chosen by the `netsterk_lang` cookie, for the worker that renders the page.
 
@@ -26,9 +28,11 @@ from netsterk import i18n
 from netsterk.i18n import both
 from netsterk.logging import get_logger
 from netsterk.settings import get_settings
+from services.portal.auth import SESSION_COOKIE
 
 log = get_logger(__name__)
 
+TOUCH_COOKIE = "netsterk.session_touch"   # request.environ: the renewed session cookie (web.py)
 CSRF_COOKIE = "netsterk_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
@@ -58,15 +62,15 @@ def csrf_token(cookie_value: str) -> str:
     return hmac.new(key, b"csrf|" + cookie_value.encode("utf-8"), hashlib.sha256).hexdigest()[:40]
 
 
-def _basic_auth(request) -> bool:
-    return (request.headers.get("Authorization") or "").lower().startswith("basic ")
+def _token_auth(request) -> bool:
+    return (request.headers.get("Authorization") or "").lower().startswith("bearer ")
 
 
 def csrf_ok(request) -> bool:
-    if request.method not in ("POST", "PUT", "PATCH", "DELETE") or _basic_auth(request):
+    if request.method not in ("POST", "PUT", "PATCH", "DELETE") or _token_auth(request):
         return True
-    if request.path.startswith("/api/") and not request.cookies.get("netsterk_session"):
-        return True        # the API without a session: only HTTP Basic can act there (401 otherwise)
+    if request.path.startswith("/api/") and not request.cookies.get(SESSION_COOKIE):
+        return True        # the API without a session: only an API token can act there (401 otherwise)
     cookie = request.cookies.get(CSRF_COOKIE)
     sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD) or ""
     return bool(cookie) and hmac.compare_digest(csrf_token(cookie), sent)
@@ -99,6 +103,12 @@ def finish(request, response: Response) -> Response:
         response.set_cookie(CSRF_COOKIE, cookie, httponly=True, samesite="Lax", path="/",
                             secure=secure_cookies())
     _inject(request, response, csrf_token(cookie))
+    touched = request.environ.get(TOUCH_COOKIE)
+    if touched and not any(value.startswith(SESSION_COOKIE + "=")
+                           for value in response.headers.getlist("Set-Cookie")):
+        value, max_age = touched
+        response.set_cookie(SESSION_COOKIE, value, max_age=max_age, httponly=True, samesite="Lax",
+                            path="/", secure=secure_cookies())
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
     if response.mimetype == "text/html":

@@ -16,7 +16,7 @@ from services.portal import directory
 from services.portal import catalogue_pages, conference_pages, plan_pages
 from services.portal import auth, intake_entry, mailbox, privacy_pages, tasks, web
 from services.portal import link_pages, template_pages
-from services.portal import admin_pages, ops_pages, partner_pages
+from services.portal import account_pages, admin_pages, ops_pages, partner_pages
 from services.portal.security import PageLanguage, http   # CSRF, security headers, language
 from services.portal import reports as report_area
 from services.portal.models import ProcessedMessage
@@ -176,6 +176,22 @@ class PortalService:
     @http("GET", "/admin/deadlines")
     def admin_deadlines(self, request):
         return admin_pages.deadlines(self, request)
+
+    @http("POST", "/admin/deadlines")
+    def admin_deadlines_submit(self, request):
+        return admin_pages.deadlines_submit(self, request)
+
+    @http("GET", "/account/tokens")
+    def account_tokens(self, request):
+        return account_pages.tokens(self, request)
+
+    @http("POST", "/account/tokens")
+    def account_token_create(self, request):
+        return account_pages.create(self, request)
+
+    @http("POST", "/account/tokens/<string:token_id>/revoke")
+    def account_token_revoke(self, request, token_id):
+        return account_pages.revoke(self, request, token_id=token_id)
 
     @http("GET", "/ops")
     def ops_home(self, request):

@@ -3,7 +3,9 @@
 `PortalClient(url)` is a requests.Session that signs in (password, then the TOTP code when the
 role has a second factor) and adds the CSRF token to every form it posts. `totp_codes(secret)`
 hands out codes that were not used yet in this process (a code works once per account), for
-browser tests."""
+browser tests. `api_auth(url, username)` / `make_api_token(client)` give personal API tokens made
+on the portal's tokens page (`TokenAuth`: `Authorization: Bearer`), `aged_session` a session cookie
+whose last activity lies in the past (the idle timeout)."""
 from __future__ import annotations
 
 import re
@@ -11,6 +13,7 @@ import threading
 import time
 
 import requests
+import requests.auth
 
 from services.portal.auth import TOTP_STEP, hotp
 
@@ -125,3 +128,52 @@ def browser_login(page, url: str, username: str, password: str = "netsterk-demo"
         page.fill("#code", fresh_code(totp_secret, f"{url.rstrip('/')} {username}"))
         page.click("#code-form button[type=submit]")
         page.wait_for_load_state()
+
+
+NEW_TOKEN = re.compile(r'<code id="new-token">([^<]+)</code>')
+
+
+class TokenAuth(requests.auth.AuthBase):
+    """`requests` auth with a personal API token: `Authorization: Bearer <token>`."""
+
+    def __init__(self, token: str):
+        self.token = token
+
+    def __call__(self, request):
+        request.headers["Authorization"] = f"Bearer {self.token}"
+        return request
+
+
+def make_api_token(client: PortalClient, name: str = "tests", days: int = 30) -> str:
+    """A new personal API token, made on /account/tokens by a signed-in client (shown once)."""
+    page = client.post("/account/tokens", data={"name": name, "days": str(days)})
+    found = NEW_TOKEN.search(page.text)
+    if page.status_code != 200 or found is None:
+        raise AssertionError(f"no API token made: {page.status_code} {page.text[:300]}")
+    return found.group(1)
+
+
+_tokens: dict[tuple[str, str], TokenAuth] = {}
+_token_lock = threading.Lock()
+
+
+def api_auth(url: str, username: str, password: str = "netsterk-demo", totp_secret: str | None = None) -> TokenAuth:
+    """`requests` auth for the JSON API as `username` (the demo's password and TOTP key by
+    default): a personal API token made through the portal's page, shared by one process's tests."""
+    key = (url, username)
+    with _token_lock:     # threads of one test share it (signing in takes a fresh TOTP code)
+        if key not in _tokens:
+            _tokens[key] = TokenAuth(make_api_token(signed_in(url, username, password, totp_secret)))
+        return _tokens[key]
+
+
+def aged_session(session_key: str, cookie: str, idle_seconds: int) -> str:
+    """The same session cookie with its last activity `idle_seconds` in the past (tests of the
+    idle timeout sign it again with the installation's session key)."""
+    from services.portal import auth
+
+    data = auth.read_session_data(session_key, cookie)
+    if data is None:
+        raise AssertionError("not a valid session cookie")
+    kept = {k: v for k, v in data.items() if k != "exp"}
+    return auth.sign_cookie(session_key, dict(kept, a=int(time.time()) - idle_seconds), expires=data["exp"])

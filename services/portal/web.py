@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import time
 from dataclasses import dataclass
 from functools import wraps
 from typing import Callable
@@ -24,7 +25,7 @@ from netsterk.i18n import both
 from netsterk.logging import get_logger, log_context
 from netsterk.nameko_support import html_response, json_response
 from netsterk.settings import get_settings
-from services.portal import access, auth, pages, schemas, security, tasks
+from services.portal import access, api_tokens, auth, pages, schemas, security, tasks
 from services.portal.access import LoginRequired, Refused  # noqa: F401  (re-exported)
 from services.portal.models import Task, User
 
@@ -47,74 +48,60 @@ def _load_user(service, username: str | None) -> User | None:
         return session.get(User, username)
 
 
+IDLE_FLAG = "netsterk.session_idle"        # request.environ: the session ended by inactivity
+
+
 def session_user(service, request) -> User | None:
     """The signed-in user: a valid, unexpired session cookie of the user's current session epoch
-    (a logout or a new password ends every older cookie), for an active account."""
-    data = auth.read_session_data(get_settings().session_key, request.cookies.get(auth.SESSION_COOKIE))
+    (a logout or a new password ends every older cookie), for an active account, used within the
+    idle timeout (settings.portal_idle_minutes). A session in use gets its activity time moved on
+    (security.finish sets the cookie); one idle too long is marked, for the "expired" message."""
+    settings = get_settings()
+    data = auth.read_session_data(settings.session_key, request.cookies.get(auth.SESSION_COOKIE))
+    if data is not None and auth.idle_expired(data, settings.portal_idle_minutes * 60):
+        request.environ[IDLE_FLAG] = True
+        return None
     user = _load_user(service, data["u"]) if data else None
     if user is None or not user.active or data.get("e", 0) != (user.session_epoch or 0):
         return None
+    touched = auth.touched_session(settings.session_key, data)
+    if touched:
+        request.environ[security.TOUCH_COOKIE] = (touched, max(1, int(data["exp"] - time.time())))
     return user
 
 
 def api_user(service, request) -> User | None:
-    """HTTP Basic auth with a portal user, or the session cookie."""
-    credentials = request.authorization
-    if credentials is not None and credentials.type == "basic":
-        key = auth.throttle_key(credentials.username or "", request.remote_addr)
+    """A personal API token (`Authorization: Bearer <token>`), or the session cookie. Passwords
+    (HTTP Basic) are refused: they would skip the second factor."""
+    header = (request.headers.get("Authorization") or "").strip()
+    scheme, _, credentials = header.partition(" ")
+    if scheme.lower() == "basic":
+        raise Refused(401, both("portal.api.basic_removed"))
+    if scheme.lower() == "bearer":
         with session_scope(service.db) as session:
-            if auth.locked_for(session, key):
-                raise Refused(429, both("portal.login.throttled"))
-            user = _recently_verified(session, credentials.username or "", credentials.password or "")
-            if user is None:
-                user = auth.authenticate(session, credentials.username or "", credentials.password or "")
-                if user is None:
-                    auth.record_failure(session, key)
-                else:
-                    _remember_verified(credentials.username or "", credentials.password or "", user)
+            try:
+                user, _token = api_tokens.resolve(session, credentials)
+            except api_tokens.TokenRefused as refused:
+                log.info("api_token_refused", reason=refused.key.rsplit(".", 1)[-1])
+                raise Refused(401, both(refused.key)) from None
             return user
+    if header:
+        raise Refused(401, both("portal.api.token_missing"))
     return session_user(service, request)
-
-
-# An API client sends its password with every call (HTTP Basic). Checking it costs one argon2
-# verification (tens of ms of CPU, blocking the eventlet hub), so a verified pair is remembered
-# for VERIFIED_TTL seconds, as a keyed hash (never the password), together with the password hash
-# it was checked against: a new password, deactivation or a role change ends it at once.
-VERIFIED_TTL = 60.0
-_verified: dict[str, tuple[str, str, float]] = {}
-
-
-def _credential_key(username: str, password: str) -> str:
-    key = get_settings().session_key.encode()
-    return hmac.new(key, f"{username}\0{password}".encode(), "sha256").hexdigest()
-
-
-def _recently_verified(session, username: str, password: str) -> User | None:
-    import time
-
-    entry = _verified.get(_credential_key(username, password))
-    if entry is None or entry[2] < time.monotonic():
-        return None
-    user = session.get(User, entry[0])
-    if user is None or not user.active or user.password_hash != entry[1]:
-        return None
-    return user
-
-
-def _remember_verified(username: str, password: str, user: User) -> None:
-    import time
-
-    if len(_verified) >= 1000:   # small and bounded: drop what has expired, else everything
-        now = time.monotonic()
-        for key in [k for k, v in _verified.items() if v[2] < now] or list(_verified):
-            _verified.pop(key, None)
-    _verified[_credential_key(username, password)] = (user.username, user.password_hash,
-                                                      time.monotonic() + VERIFIED_TTL)
 
 
 def require_coordinator(user: User | None, action: str = "referral.view") -> User:
     """Kept for the pages that call it: the check itself is access.require."""
     return access.require(user, action)
+
+
+def return_path(request) -> str:
+    """Where to go back after signing in: the page asked for; for a form sent after the session
+    ended, the referral it belonged to (the form's own address only takes a POST), else home."""
+    if request.method == "GET":
+        return request.full_path.rstrip("?")
+    parts = request.path.split("/")
+    return "/".join(parts[:3]) if len(parts) > 3 and parts[1] == "referrals" else "/"
 
 
 def safe_next(value: str | None) -> str:
@@ -180,7 +167,8 @@ def html_page(handler):
         try:
             return handler(service, request, **kwargs)
         except LoginRequired:
-            return redirect(f"/login?next={quote(request.full_path.rstrip('?'), safe='/')}", code=303)
+            expired = "&expired=1" if request.environ.get(IDLE_FLAG) else ""
+            return redirect(f"/login?next={quote(return_path(request), safe='/')}{expired}", code=303)
         except Refused as refused:
             return html_response(pages.error_page(refused.message), status=refused.status)
         except Exception:
@@ -190,16 +178,17 @@ def html_page(handler):
 
 
 def api(handler):
-    """JSON entrypoints: 401 with a Basic challenge, refusals as {"error": ...}."""
+    """JSON entrypoints: 401 with a Bearer challenge (a personal API token), refusals as
+    {"error": ...}."""
     @wraps(handler)
     def wrapper(service, request, **kwargs):
         try:
             return handler(service, request, **kwargs)
         except LoginRequired:
-            response = json_response({"error": both("portal.error.login_required")}, status=401)
-            response.headers["WWW-Authenticate"] = 'Basic realm="Netsterk portal", charset="UTF-8"'
-            return response
+            return _unauthorised(both("portal.api.token_missing"), "invalid_request")
         except Refused as refused:
+            if refused.status == 401:
+                return _unauthorised(refused.message, "invalid_token")
             return json_response({"error": refused.message}, status=refused.status)
         except schemas.ActionError as error:
             return json_response({"error": error.message, "field": error.field}, status=422)
@@ -207,6 +196,12 @@ def api(handler):
             log.exception("portal_api_failed", path=request.path)
             return json_response({"error": both("portal.error.remote")}, status=500)
     return wrapper
+
+
+def _unauthorised(message: str, error: str) -> Response:
+    response = json_response({"error": message}, status=401)
+    response.headers["WWW-Authenticate"] = f'Bearer realm="Netsterk portal", error="{error}"'
+    return response
 
 
 def static_file(name: str) -> Response:
@@ -226,7 +221,8 @@ def login_form(service, request) -> Response:
     if user is not None:
         return redirect(safe_next(request.args.get("next")) if request.args.get("next") else access.home(user),
                         code=303)
-    return html_response(pages.login_page(next_path=safe_next(request.args.get("next"))))
+    expired = both("portal.session.expired") if request.args.get("expired") else None
+    return html_response(pages.login_page(next_path=safe_next(request.args.get("next")), info=expired))
 
 
 def _cookie(response: Response, name: str, value: str, max_age: int) -> None:

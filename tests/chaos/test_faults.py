@@ -29,6 +29,7 @@ import requests
 from netsterk import amqp
 from netsterk.testing import RABBIT_API, wait_until
 from netsterk_ops import dlq
+from services.portal.testing import api_auth
 from tests.chaos.conftest import RESULTS
 from tests.test_scale_out import referral_json, vhost_of
 
@@ -69,7 +70,7 @@ def workflow_ids(settings) -> list[str]:
 
 
 def tasks(settings) -> list[dict]:
-    response = requests.get(f"{settings.portal_url}/api/v1/tasks", auth=COORDINATOR, timeout=30)
+    response = requests.get(f"{settings.portal_url}/api/v1/tasks", auth=api_auth(settings.portal_url, *COORDINATOR), timeout=30)
     response.raise_for_status()
     return response.json()
 
@@ -85,7 +86,7 @@ def totals(settings) -> dict[str, int]:
 
 
 def workflow_state(settings, referral_id: str) -> str | None:
-    response = requests.get(f"{settings.portal_url}/api/v1/referrals/{referral_id}", auth=COORDINATOR,
+    response = requests.get(f"{settings.portal_url}/api/v1/referrals/{referral_id}", auth=api_auth(settings.portal_url, *COORDINATOR),
                             timeout=30)
     return response.json().get("state") if response.ok else None
 

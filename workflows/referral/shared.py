@@ -4,12 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from netsterk.deadlines import STEPS as WORKING_DAY_STEPS  # the one list of the working-day steps
+
 TASK_QUEUE_DEFAULT = "referrals"
-
-
-WORKING_DAY_STEPS = ("draft", "school_efforts", "school_efforts_reminder", "triage", "information",
-                     "matching", "partner_response", "partner_reminder", "first_feedback",
-                     "feedback_interval", "closure")
 
 
 @dataclass

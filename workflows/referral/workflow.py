@@ -30,7 +30,8 @@ with workflow.unsafe.imports_passed_through():
         ENGAGEMENT_CHANGED, REFERRAL_ANONYMISE, REFERRAL_TASK_UPDATED, workflow_id,
     )
     from workflows.referral.shared import (
-        DRAFT_FACTS, Deadlines, EmailRequest, ReferralInput, StateChange, WorkflowEvent, age_band,
+        DRAFT_FACTS, WORKING_DAY_STEPS, Deadlines, EmailRequest, ReferralInput, StateChange,
+        WorkflowEvent, age_band,
     )
     from workflows.referral.states import (
         DECLINE_REASONS, END_OUTCOMES, FHIR_TASK_STATUS, RE_ENGAGED, TASK_ACTIONS, TRIAGE_DECISIONS,
@@ -1319,6 +1320,8 @@ class ReferralWorkflow:
             "merged_into": self.merged_into,
             "linked_duplicates": list(self.linked_duplicates),
             "possible_duplicates": list(i.possible_duplicates),
+            # the working days this referral started with (its network's, at submission)
+            "deadline_days": {step: getattr(self.config, step) for step in WORKING_DAY_STEPS},
             "anonymised": self.anonymised,
             "tasks": [dict(t) for t in self.tasks],
             "version": 2 if self.v2 else 1,

@@ -102,6 +102,47 @@ def test_deadlines_of_the_network_and_urgency_go_into_the_input(tmp_path):
     assert referral.coordinator_email == "m@x.example"
 
 
+def test_the_networks_own_deadlines_in_the_event_are_laid_over_the_file(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("networks:\n  mechelen:\n    urgent: {triage: 1, matching: 2}\n")
+    bridge = DownBridge(UNAVAILABLE, config=WorkflowConfig.load(path))
+    envelope = submitted()
+    envelope["payload"]["deadlines"] = {"urgent": {"matching": 4, "partner_response": 6},
+                                        "normal": {"triage": 9}}
+    referral = bridge.referral_input(envelope)
+    assert (referral.deadlines.matching, referral.deadlines.partner_response) == (4, 6)
+    assert referral.deadlines.triage == 1 and referral.deadlines.first_feedback == 5    # the file's, kept
+    # values that do not fit (any more) are left out: the referral starts with the file's
+    for bad in ({"urgent": {"partner_reminder": 7}}, {"urgent": {"flying": 2}}, {"urgent": {"triage": 0}},
+                {"urgent": {"triage": "2"}}, "everything"):
+        envelope["payload"]["deadlines"] = bad
+        deadlines = bridge.referral_input(envelope).deadlines
+        assert (deadlines.triage, deadlines.matching, deadlines.partner_reminder) == (1, 2, 1)
+    envelope["payload"].pop("deadlines")      # events from before issue 9b: the file's
+    assert bridge.referral_input(envelope).deadlines.matching == 2
+
+
+def test_deadline_rules():
+    from netsterk import deadlines as rules
+
+    assert rules.clean(None) == {} and rules.clean({"normal": {}}) == {}
+    assert rules.clean({"urgent": {"triage": 2, "draft": 60}}) == {"urgent": {"draft": 60, "triage": 2}}
+    problems = [({"urgent": {"triage": 61}}, "deadlines.out_of_range"), ({"urgent": {"triage": True}}, "deadlines.out_of_range"),
+                ({"soon": {}}, "deadlines.unknown_urgency"), ({"normal": {"lunch": 1}}, "deadlines.unknown_step"),
+                ([1], "deadlines.not_a_mapping"), ({"normal": [1]}, "deadlines.not_a_mapping")]
+    for value, key in problems:
+        with pytest.raises(rules.DeadlineError) as error:
+            rules.clean(value)
+        assert error.value.key == key and error.value.text()
+    defaults = {u: {step: 3 for step in rules.STEPS} for u in rules.URGENCIES}
+    days = rules.merged(defaults, {"normal": {"partner_reminder": 1}})
+    assert days["normal"]["partner_reminder"] == 1 and days["urgent"]["partner_reminder"] == 3
+    rules.check_order(days["normal"] | {"school_efforts_reminder": 2})
+    with pytest.raises(rules.DeadlineError) as error:
+        rules.check_order(days["urgent"])
+    assert "herinnering" in error.value.text() and "reminder" in error.value.text()
+
+
 def test_act_while_temporal_is_down_is_retried_then_answered():
     bridge = DownBridge(UNAVAILABLE)
     request = {"args": ["r1", "close", {"by": "c"}], "kwargs": {"command_id": "cmd-1"}}

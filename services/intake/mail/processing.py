@@ -299,7 +299,7 @@ def _new_referral(session: Session, row: MailMessage, parsed: ParsedMail, settin
             "reporter_email": parsed.from_addr, "description": description, "lang": lang,
             "mail_referral_id": referral.id, "mail_ref": referral.ref}
     token, _expires = domain.save_draft(session, form, now=now)
-    envelope = domain.submitted_event(referral, [])
+    envelope = domain.submitted_event(referral, [], domain.network_deadlines(session, network))
     envelope["payload"].update({
         "draft": True, "channel": "email", "postcode": None, "neighbourhood": None, "age": None,
         "school_level": None, "consent": None, "person_key": None, "household_key": None,

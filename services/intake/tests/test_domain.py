@@ -129,3 +129,33 @@ def test_an_email_draft_is_completed_in_place_once(factory):
         assert [e["draft"] for e in events] == [False, False] and events[-1]["channel"] == "email"
         with pytest.raises(LookupError):
             domain.complete_referral(session, referral.id, {**clean, "channel": "email"})
+
+
+def test_a_networks_own_deadlines_are_checked_audited_and_go_with_new_referrals(factory):
+    from netsterk import audit
+    from netsterk.deadlines import DeadlineError
+    from services.intake.models import AUDIT
+
+    submit(factory)                       # before: the event carries no deadlines of the network
+    admin = {"username": "admin", "role": "network_admin", "origin": "127.0.0.1"}
+    with session_scope(factory) as session:
+        saved = domain.set_network_deadlines(session, "mechelen", {"normal": {"triage": 3}, "urgent": {}}, admin)
+        assert saved["deadlines"] == {"normal": {"triage": 3}}
+        for bad in ({"normal": {"triage": 0}}, {"normal": {"coffee": 2}}, {"later": {"triage": 2}}):
+            with pytest.raises(DeadlineError):
+                domain.set_network_deadlines(session, "mechelen", bad, admin)
+        with pytest.raises(LookupError):
+            domain.set_network_deadlines(session, "atlantis", {}, admin)
+    assert domain.list_networks(session)[0].keys() == {"code", "name", "categories"}   # the public list: no deadlines
+    referral = submit(factory)
+    with session_scope(factory) as session:
+        events = [row.body["payload"] for row in session.scalars(select(Outbox).order_by(Outbox.id))]
+        assert [e["deadlines"] for e in events] == [{}, {"normal": {"triage": 3}}]
+        assert events[1]["referral_id"] == referral.id
+        assert domain.get_network(session, "mechelen")["deadlines"] == {"normal": {"triage": 3}}
+        entry = audit.listing(session, AUDIT, network="mechelen")[0]
+        assert (entry["actor"], entry["record_type"], entry["record_id"], entry["action"], entry["fields"]) == (
+            "admin", "network", "mechelen", "update", ["normal.triage"])
+        assert audit.verify(session, AUDIT)["ok"]
+        domain.set_network_deadlines(session, "mechelen", {}, admin)       # back to the defaults
+        assert domain.network_deadlines(session, "mechelen") == {}

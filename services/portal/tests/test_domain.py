@@ -362,3 +362,19 @@ def test_anonymise_marks_the_task_and_is_idempotent(db):
                                                         attention=[{"kind": "escalation", "reason": "x"}]))
         assert session.get(Task, "r1").attention == []
         assert tasks.apply_anonymise(session, make_envelope("referral_anonymise", {"referral_id": "nope"})) is None
+
+
+def test_the_deadline_form_reads_only_deadlines_and_whole_numbers():
+    from werkzeug.datastructures import MultiDict
+
+    from netsterk.deadlines import DeadlineError
+    from services.portal.admin_pages import deadline_form
+
+    form = MultiDict({"csrf_token": "x", "network": "mechelen", "normal.triage": " 3 ", "normal.matching": "",
+                      "urgent.partner_response": "4"})
+    assert deadline_form(form) == {"normal": {"triage": 3}, "urgent": {"partner_response": 4}}
+    for bad in ({"normal.coffee": "2"}, {"later.triage": "2"}, {"normal.triage": "2.5"}, {"normal.triage": "-1"},
+                {"normal.triage": "twee"}):
+        with pytest.raises(DeadlineError) as error:
+            deadline_form(MultiDict(bad))
+        assert error.value.text()

@@ -14,10 +14,8 @@ from netsterk.envelope import make_envelope
 from netsterk.testing import wait_until
 from services.portal.testing import anonymous_post
 from services.portal.tests.test_service import (  # noqa: F401  (fixtures)
-    CALLS, PASSWORD, QUESTIONS, REFERRALS, bridge, login, portal, publish_state,
+    CALLS, QUESTIONS, REFERRALS, api, bridge, login, portal, publish_state,
 )
-
-AUTH = ("coord.mechelen", PASSWORD)
 
 
 def publish_task(settings_env, referral_id, ref, state, revision, **extra):
@@ -31,11 +29,12 @@ def publish_task(settings_env, referral_id, ref, state, revision, **extra):
         amqp.publish_event(connection, WORKFLOW, REFERRAL_TASK_UPDATED, envelope)
 
 
-def tasks(portal, **params):
-    return requests.get(f"{portal}/api/v1/tasks", params=params, auth=AUTH, timeout=10).json()
+def tasks(portal, auth, **params):
+    return requests.get(f"{portal}/api/v1/tasks", params=params, auth=auth, timeout=10).json()
 
 
-def test_inbox_filters_due_and_overdue_marks(portal, bridge, settings_env, login):
+def test_inbox_filters_due_and_overdue_marks(portal, bridge, settings_env, login, api):
+    auth = api()
     publish_task(settings_env, "r-late", "MCH-2026-0101", "triage", 3, urgency="urgent",
                  overdue={"triage": "2026-11-20T09:00:00+00:00"},
                  attention=[{"kind": "escalation", "reason": "triage deadline passed", "at": ""}])
@@ -44,14 +43,14 @@ def test_inbox_filters_due_and_overdue_marks(portal, bridge, settings_env, login
                  deadlines={"partner_response:arktos-naft": "2099-01-06T09:00:00+00:00",
                             "partner_reminder:arktos-naft": "2099-01-05T09:00:00+00:00"})
     publish_task(settings_env, "r-done", "MCH-2026-0103", "closed", 9)
-    wait_until(lambda: len(tasks(portal)) == 3, timeout=20, what="three tasks")
+    wait_until(lambda: len(tasks(portal, auth)) == 3, timeout=20, what="three tasks")
 
-    assert [t["ref"] for t in tasks(portal, urgency="urgent")] == ["MCH-2026-0101"]
-    assert [t["ref"] for t in tasks(portal, state="awaiting_partner")] == ["MCH-2026-0102"]
-    assert [t["ref"] for t in tasks(portal, overdue="1")] == ["MCH-2026-0101"]
-    assert [t["ref"] for t in tasks(portal, open="1")] == ["MCH-2026-0101", "MCH-2026-0102"]
-    assert requests.get(f"{portal}/api/v1/tasks", params={"network": "kiel"}, auth=AUTH, timeout=10).status_code == 403
-    assert requests.get(f"{portal}/api/v1/tasks", params={"state": "lost"}, auth=AUTH, timeout=10).status_code == 422
+    assert [t["ref"] for t in tasks(portal, auth, urgency="urgent")] == ["MCH-2026-0101"]
+    assert [t["ref"] for t in tasks(portal, auth, state="awaiting_partner")] == ["MCH-2026-0102"]
+    assert [t["ref"] for t in tasks(portal, auth, overdue="1")] == ["MCH-2026-0101"]
+    assert [t["ref"] for t in tasks(portal, auth, open="1")] == ["MCH-2026-0101", "MCH-2026-0102"]
+    assert requests.get(f"{portal}/api/v1/tasks", params={"network": "kiel"}, auth=auth, timeout=10).status_code == 403
+    assert requests.get(f"{portal}/api/v1/tasks", params={"state": "lost"}, auth=auth, timeout=10).status_code == 422
 
     session = login()
     page = session.get(f"{portal}/", timeout=10).text
@@ -67,7 +66,8 @@ def test_inbox_filters_due_and_overdue_marks(portal, bridge, settings_env, login
     assert "MCH-2026-0101" in filtered and "MCH-2026-0102" not in filtered
 
 
-def test_action_forms_carry_a_command_id_and_a_double_submit_acts_once(portal, bridge, settings_env, login):
+def test_action_forms_carry_a_command_id_and_a_double_submit_acts_once(portal, bridge, settings_env, login, api):
+    auth = api()
     referral = REFERRALS["r-m1"]
     referral["allowed_actions"] = ["triage", "ask_information", "redirect", "mark_duplicate",
                                    "extend_deadline", "withdraw", "acknowledge"]
@@ -89,7 +89,7 @@ def test_action_forms_carry_a_command_id_and_a_double_submit_acts_once(portal, b
 
     # merge: the other referral is named by its reference and found in the read model
     publish_state(settings_env, "r-m2", "MCH-2026-0002", "mechelen", "triage", "2026-03-02T09:00:00+00:00")
-    wait_until(lambda: any(t["ref"] == "MCH-2026-0002" for t in tasks(portal)), what="the other task")
+    wait_until(lambda: any(t["ref"] == "MCH-2026-0002" for t in tasks(portal, auth)), what="the other task")
     unknown = session.post(f"{portal}/referrals/r-m1/actions/mark_duplicate",
                            data={"target": "MCH-2099-9999", "command_id": "c-1"}, timeout=10)
     assert unknown.status_code == 422 and "Geen open melding met deze referentie" in unknown.text
@@ -107,10 +107,10 @@ def test_action_forms_carry_a_command_id_and_a_double_submit_acts_once(portal, b
     url = f"{portal}/api/v1/referrals/r-m1/actions/ask_information"
     for _ in range(2):
         answer = anonymous_post(url, json={"args": {"question": "Welke klas?"}, "command_id": "api-1"},
-                               auth=AUTH, timeout=10)
+                               auth=auth, timeout=10)
         assert answer.status_code == 200
     answer = anonymous_post(url, json={"question": "Welke klas?"}, headers={"Idempotency-Key": "api-1"},
-                           auth=AUTH, timeout=10)
+                           auth=auth, timeout=10)
     assert answer.status_code == 200
     assert [c[1] for c in CALLS].count("ask_information") == 1
 
@@ -163,16 +163,17 @@ def test_reporter_answers_through_the_link(portal, bridge):
     assert gone.status_code == 404 and "al beantwoord" in gone.text
 
 
-def test_anonymise_event_marks_the_task(portal, bridge, settings_env):
+def test_anonymise_event_marks_the_task(portal, bridge, settings_env, api):
+    auth = api()
     publish_task(settings_env, "r-old", "MCH-2024-0001", "closed", 7,
                  attention=[{"kind": "ready_to_close", "reason": "every partner reported the end"}])
-    wait_until(lambda: tasks(portal), what="the task")
+    wait_until(lambda: tasks(portal, auth), what="the task")
     envelope = make_envelope(REFERRAL_ANONYMISE, {"referral_id": "r-old", "ref": "MCH-2024-0001",
                                                   "network": "mechelen"}, network="mechelen")
     with amqp.connect(settings_env.amqp_uri) as connection:
         amqp.publish_event(connection, WORKFLOW, REFERRAL_ANONYMISE, envelope)
         amqp.publish_event(connection, WORKFLOW, REFERRAL_ANONYMISE, envelope)
-    [task] = wait_until(lambda: [t for t in tasks(portal) if t["anonymised"]], timeout=20, what="anonymised")
+    [task] = wait_until(lambda: [t for t in tasks(portal, auth) if t["anonymised"]], timeout=20, what="anonymised")
     assert task["ref"] == "MCH-2024-0001" and task["attention"] == []
 
 
@@ -190,7 +191,8 @@ def test_the_school_confirms_its_efforts_through_its_link(portal, bridge):
                                                             "summary": "Drie telefoons, een brief op 4/11."})
 
 
-def test_attention_reasons_are_encrypted_and_erasure_drops_the_task(portal, bridge, settings_env):
+def test_attention_reasons_are_encrypted_and_erasure_drops_the_task(portal, bridge, settings_env, api):
+    auth = api()
     """The inbox keeps the attention reasons (free text) encrypted at rest; `intake.referral_erased`
     removes the referral's task and partner rows and the portal confirms it (also when repeated)."""
     from sqlalchemy import text
@@ -203,7 +205,7 @@ def test_attention_reasons_are_encrypted_and_erasure_drops_the_task(portal, brid
     publish_task(settings_env, "r-gone", "MCH-2024-0002", "closed", 4,
                  attention=[{"kind": "task:c1", "reason": reason}])
     publish_task(settings_env, "r-kept", "MCH-2024-0003", "triage", 2)
-    wait_until(lambda: len(tasks(portal)) >= 2, what="both tasks")
+    wait_until(lambda: len(tasks(portal, auth)) >= 2, what="both tasks")
     engine = make_engine(settings_env.database_url("portal"))
     with engine.connect() as connection:
         raw = connection.execute(text("SELECT attention FROM task WHERE referral_id = 'r-gone'")).scalar()
@@ -217,7 +219,7 @@ def test_attention_reasons_are_encrypted_and_erasure_drops_the_task(portal, brid
         second, first = sorted(take(2), key=lambda r: bool(r["payload"]["removed"]))
     assert first["payload"]["removed"] == {"task": 1, "partner_engagement": 0}
     assert second["payload"]["removed"] == {} and second["message_id"] == first["message_id"]
-    assert [t["referral_id"] for t in tasks(portal)] == ["r-kept"]
+    assert [t["referral_id"] for t in tasks(portal, auth)] == ["r-kept"]
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM task WHERE referral_id = 'r-gone'")).scalar() == 0
     engine.dispose()

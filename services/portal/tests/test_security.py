@@ -43,7 +43,9 @@ def test_the_check():
     assert not security.csrf_ok(request("POST", "/login", data={"csrf_token": token}, cookies={"netsterk_csrf": "abd"}))
     assert security.csrf_ok(request("POST", "/login", data={"csrf_token": token}, cookies={"netsterk_csrf": "abc"}))
     assert security.csrf_ok(request("POST", "/api/v1/x", headers={"X-CSRF-Token": token}, cookies={"netsterk_csrf": "abc"}))
-    assert security.csrf_ok(request("POST", "/api/v1/x", headers={"Authorization": "Basic eDp5"}))
+    assert security.csrf_ok(request("POST", "/api/v1/x", headers={"Authorization": "Bearer nst_x"}))
+    assert not security.csrf_ok(request("POST", "/api/v1/x", headers={"Authorization": "Basic eDp5"},
+                                        cookies={"netsterk_session": "s"}))   # passwords are no way around it
     assert security.csrf_ok(request("POST", "/api/v1/x"))             # no session: the API answers 401
     assert not security.csrf_ok(request("POST", "/api/v1/x", cookies={"netsterk_session": "s"}))
 

@@ -16,7 +16,7 @@ from netsterk.envelope import make_envelope
 from netsterk.settings import get_settings
 from netsterk.testing import wait_until
 from services.portal.service import PortalService
-from services.portal.testing import PortalClient, anonymous_post, fresh_code
+from services.portal.testing import PortalClient, TokenAuth, anonymous_post, fresh_code, make_api_token
 
 PASSWORD = "wachtwoord-123"
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"   # the test users' second factor (TOTP)
@@ -59,6 +59,15 @@ class FakeWorkflowBridge:
     @rpc
     def health(self):
         return {"service": self.name, "status": "ok"}
+
+    @rpc
+    def deadlines_config(self, network):
+        """The defaults of DESIGN §4 (workflows/config.py without a file)."""
+        from netsterk.deadlines import STEPS
+        normal = dict(dict.fromkeys(STEPS, 5), school_efforts=3, school_efforts_reminder=2, triage=1, matching=1,
+                      partner_response=2, partner_reminder=1, first_feedback=10, feedback_interval=20)
+        return {"normal": dict(normal, closed_dates=[], school_holidays=None),
+                "urgent": dict(normal, triage=1, partner_response=2, closed_dates=[], school_holidays=None)}
 
     @rpc
     def get_referral(self, referral_id):
@@ -187,6 +196,19 @@ def login(portal):
         session.close()
 
 
+@pytest.fixture
+def api(login):
+    """`requests` auth with a personal API token of a user, made on the tokens page."""
+    made = {}
+
+    def auth_for(username="coord.mechelen"):
+        if username not in made:
+            made[username] = TokenAuth(make_api_token(login(username)))
+        return made[username]
+
+    return auth_for
+
+
 def test_health_and_upsert_user_is_idempotent(portal, settings_env):
     assert amqp.rpc_call(settings_env.amqp_uri, "portal", "health") == {"service": "portal", "status": "ok"}
     again = amqp.rpc_call(settings_env.amqp_uri, "portal", "upsert_user", "coord.mechelen", PASSWORD,
@@ -197,7 +219,7 @@ def test_health_and_upsert_user_is_idempotent(portal, settings_env):
     assert error.value.exc_type == "UserError" and "role" in error.value.value
 
 
-def test_login_inbox_shows_only_own_network_and_logout(portal, bridge, settings_env, login):
+def test_login_inbox_shows_only_own_network_and_logout(portal, bridge, settings_env, login, api):
     first = publish_state(settings_env, "r-m1", "MCH-2026-0001", "mechelen", "triage",
                           "2026-03-02T09:00:00+00:00", due_at="2026-03-03T09:00:00+00:00")
     publish_state(settings_env, "r-m2", "MCH-2026-0002", "mechelen", "in_progress", "2026-03-02T10:00:00+00:00")
@@ -207,10 +229,10 @@ def test_login_inbox_shows_only_own_network_and_logout(portal, bridge, settings_
                   "2026-03-02T11:00:00+00:00", message_id=first["message_id"])
     publish_state(settings_env, "r-k1", "KIEL-2026-0001", "kiel", "triage", "2026-03-02T09:00:00+00:00")
 
-    kiel = wait_until(lambda: requests.get(f"{portal}/api/v1/tasks", auth=("coord.kiel", PASSWORD),
+    kiel = wait_until(lambda: requests.get(f"{portal}/api/v1/tasks", auth=api("coord.kiel"),
                                            timeout=10).json(), what="the kiel task")
     assert [t["ref"] for t in kiel] == ["KIEL-2026-0001"]
-    tasks = requests.get(f"{portal}/api/v1/tasks", auth=("coord.mechelen", PASSWORD), timeout=10).json()
+    tasks = requests.get(f"{portal}/api/v1/tasks", auth=api(), timeout=10).json()
     assert [t["ref"] for t in tasks] == ["MCH-2026-0001", "MCH-2026-0002"]
     assert tasks[0]["state"] == "triage"
 
@@ -237,19 +259,19 @@ def test_login_inbox_shows_only_own_network_and_logout(portal, bridge, settings_
     assert session.get(f"{portal}/", allow_redirects=False, timeout=10).status_code == 303
 
 
-def test_roles_and_networks_are_kept_apart(portal, bridge, login):
+def test_roles_and_networks_are_kept_apart(portal, bridge, login, api):
     analyst = login("analist")
     start = analyst.get(f"{portal}/", allow_redirects=False, timeout=10)
     assert start.status_code == 303 and start.headers["Location"] == "/reports"   # the analyst's start page
     assert analyst.get(f"{portal}/referrals/r-m1", timeout=10).status_code == 403
-    assert requests.get(f"{portal}/api/v1/tasks", auth=("analist", PASSWORD), timeout=10).status_code == 403
+    assert analyst.get(f"{portal}/api/v1/tasks", timeout=10).status_code == 403
+    assert analyst.get(f"{portal}/account/tokens", timeout=10).status_code == 403     # no second factor: no token
 
     session = login()
     other = session.get(f"{portal}/referrals/r-k1", timeout=10)
     assert other.status_code == 404 and "ander netwerk" in other.text
     assert session.get(f"{portal}/referrals/does-not-exist", timeout=10).status_code == 404
-    assert requests.get(f"{portal}/api/v1/referrals/r-k1", auth=("coord.mechelen", PASSWORD),
-                        timeout=10).status_code == 404
+    assert requests.get(f"{portal}/api/v1/referrals/r-k1", auth=api(), timeout=10).status_code == 404
     refused = session.post(f"{portal}/referrals/r-k1/actions/triage", data={"decision": "accept"}, timeout=10)
     assert refused.status_code == 404
     assert CALLS == []
@@ -286,12 +308,17 @@ def test_detail_and_actions_through_the_bridge(portal, bridge, login):
     assert 'name="offer_ids" value="offer-a"' in after.text
 
 
-def test_json_api(portal, bridge):
-    auth = ("coord.mechelen", PASSWORD)
+def test_json_api(portal, bridge, api):
+    auth = api()
     url = f"{portal}/api/v1/referrals/r-m1"
     unauthenticated = anonymous_post(f"{url}/actions/triage", json={"decision": "accept"}, timeout=10)
-    assert unauthenticated.status_code == 401 and "Basic" in unauthenticated.headers["WWW-Authenticate"]
-    assert requests.get(url, auth=("coord.mechelen", "fout"), timeout=10).status_code == 401
+    assert unauthenticated.status_code == 401 and "Bearer" in unauthenticated.headers["WWW-Authenticate"]
+    assert "Authorization: Bearer" in unauthenticated.json()["error"]
+    # passwords do not open the API any more (they would skip the second factor)
+    basic = requests.get(url, auth=("coord.mechelen", PASSWORD), timeout=10)
+    assert basic.status_code == 401 and "/account/tokens" in basic.json()["error"]
+    wrong = requests.get(url, auth=TokenAuth("nst_wrong"), timeout=10)
+    assert wrong.status_code == 401 and wrong.json()["error"] == "Deze API-sleutel is onbekend. / This API token is not known."
 
     assert requests.get(url, auth=auth, timeout=10).json()["state"] == "triage"
     REFERRALS["r-m1"]["allowed_actions"] = ["triage"]
@@ -363,11 +390,13 @@ def test_bridge_down_gives_a_clear_message(portal, settings_env, monkeypatch, lo
     assert re.search(r"try again shortly", page.text)
 
 
-def test_unusable_event_is_dead_lettered_and_later_events_still_arrive(portal, settings_env):
+def test_unusable_event_is_dead_lettered_and_later_events_still_arrive(portal, settings_env, login):
+    signed_in = login()
     bad = publish_state(settings_env, "r-x", "MCH-2026-0009", "mechelen", "flying", "2026-03-02T09:00:00Z")
     publish_state(settings_env, "r-y", "MCH-2026-0010", "mechelen", "triage", "2026-03-02T09:00:00Z")
-    tasks = wait_until(lambda: requests.get(f"{portal}/api/v1/tasks", auth=("coord.mechelen", PASSWORD),
-                                            timeout=10).json(), what="the good event")
+    auth = TokenAuth(make_api_token(signed_in))
+    tasks = wait_until(lambda: requests.get(f"{portal}/api/v1/tasks", auth=auth, timeout=10).json(),
+                       what="the good event")
     assert [t["ref"] for t in tasks] == ["MCH-2026-0010"]
     with amqp.connect(settings_env.amqp_uri) as connection:
         queue = connection.SimpleQueue(amqp.dead_letter_queue("portal.on_referral_state_changed"))
@@ -390,7 +419,7 @@ def test_login_returns_to_the_page_asked_for_and_only_on_this_site(portal, bridg
         assert elsewhere.headers["Location"] == "/"
 
 
-def test_every_post_needs_the_csrf_token_and_every_response_has_security_headers(portal, bridge, login):
+def test_every_post_needs_the_csrf_token_and_every_response_has_security_headers(portal, bridge, login, api):
     session = login()
     page = session.get(f"{portal}/referrals/r-m1", timeout=10)
     headers = page.headers
@@ -410,8 +439,8 @@ def test_every_post_needs_the_csrf_token_and_every_response_has_security_headers
                           cookies=session.cookies, timeout=10)
     assert wrong.status_code == 403
     assert CALLS == []
-    # the API with HTTP Basic needs no token; with the session cookie it does
-    assert requests.post(f"{portal}/api/v1/referrals/r-m1/actions/fly", json={}, auth=("coord.mechelen", PASSWORD),
+    # the API with a personal API token needs no CSRF token; with the session cookie it does
+    assert requests.post(f"{portal}/api/v1/referrals/r-m1/actions/fly", json={}, auth=api(),
                          timeout=10).status_code == 422
     assert requests.post(f"{portal}/api/v1/referrals/r-m1/actions/fly", json={}, cookies=session.cookies,
                          timeout=10).status_code == 403
@@ -449,3 +478,92 @@ def test_second_factor_enrolment_throttling_and_session_end(portal, bridge, sett
             assert client.post(f"{portal}/login", data={"username": "nieuw", "password": "fout-fout"}).status_code == 401
         locked = client.post(f"{portal}/login", data={"username": "nieuw", "password": PASSWORD})
         assert locked.status_code == 429 and "Te veel mislukte pogingen" in locked.text
+
+
+def test_api_tokens_are_made_shown_once_used_and_revoked_on_the_page(portal, bridge, settings_env, login):
+    from kombu import Queue
+
+    from netsterk.contracts import PERSONAL_DATA_ACCESSED, PORTAL
+
+    audit = Queue("test-portal-audit", exchange=amqp.event_exchange(PORTAL), routing_key=PERSONAL_DATA_ACCESSED,
+                  auto_delete=True)
+    with amqp.connect(settings_env.amqp_uri) as connection:
+        audit(connection.channel()).declare()
+        session = login()
+        page = session.get(f"{portal}/account/tokens", timeout=10)
+        assert page.status_code == 200 and 'href="/account/tokens"' in page.text and "new-token" not in page.text
+        refused = session.post(f"{portal}/account/tokens", data={"name": "", "days": "30"}, timeout=10)
+        assert refused.status_code == 422 and "naam van 1 tot 64 tekens" in refused.text
+        raw = make_api_token(session, "rapportage-script")
+        again = session.get(f"{portal}/account/tokens", timeout=10).text
+        assert raw not in again and "rapportage-script" in again        # shown once, listed after
+        assert requests.get(f"{portal}/api/v1/referrals/r-m1", auth=TokenAuth(raw), timeout=10).json()["ref"] == "MCH-2026-0001"
+        # another user cannot revoke it; its owner can, and then it is refused with the reason
+        token_id = re.search(r'action="/account/tokens/([0-9a-f]+)/revoke"', again).group(1)
+        assert login("coord.kiel").post(f"{portal}/account/tokens/{token_id}/revoke", timeout=10).status_code == 404
+        revoked = session.post(f"{portal}/account/tokens/{token_id}/revoke", timeout=10)
+        assert revoked.status_code == 200 and "ingetrokken" in revoked.text
+        answer = requests.get(f"{portal}/api/v1/referrals/r-m1", auth=TokenAuth(raw), timeout=10)
+        assert answer.status_code == 401 and "ingetrokken" in answer.json()["error"]
+        # made and revoked: both in the network's audit chain (intake appends what is published)
+        entries = []
+        queue = connection.SimpleQueue(audit)
+        wait_until(lambda: entries.append(queue.get(timeout=1).payload["payload"]) or
+                   [e for e in entries if e["record_type"] == "api_token"][1:], timeout=20, what="audit events")
+        queue.close()
+    tokens = [e for e in entries if e["record_type"] == "api_token"]
+    assert [(e["action"], e["record_id"], e["actor"]["username"]) for e in tokens] == [
+        ("create", token_id, "coord.mechelen"), ("update", token_id, "coord.mechelen")]
+    assert raw not in str(entries)
+
+
+NETWORKS: dict[str, dict] = {}
+SAVED: list[tuple] = []
+
+
+class FakeIntake:
+    """intake's network RPCs the admin's deadlines page uses (intake's own are tested there)."""
+    name = "intake"
+
+    @rpc
+    def get_network(self, code):
+        return NETWORKS.get(code)
+
+    @rpc
+    def set_network_deadlines(self, code, deadlines, actor):
+        SAVED.append((code, deadlines, actor["username"], actor["role"]))
+        NETWORKS[code]["deadlines"] = deadlines
+        return NETWORKS[code]
+
+
+def test_the_network_admin_sets_the_networks_own_deadlines(portal, bridge, settings_env, login):
+    NETWORKS.clear()
+    SAVED.clear()
+    NETWORKS["mechelen"] = {"code": "mechelen", "name": "Mechelen", "categories": ["truancy"], "deadlines": {}}
+    container = ServiceContainer(FakeIntake, {"AMQP_URI": settings_env.amqp_uri, "serializer": "json"})
+    container.start()
+    try:
+        amqp.rpc_call(settings_env.amqp_uri, "portal", "upsert_user", "admin.mechelen", PASSWORD, "network_admin",
+                      "mechelen", timeout=20, totp_secret=SECRET)
+        admin = login("admin.mechelen")
+        page = admin.get(f"{portal}/admin/deadlines", timeout=10)
+        assert page.status_code == 200 and 'name="normal.triage"' in page.text and 'name="urgent.closure"' in page.text
+        assert 'aria-label="triage, normale melding: werkdagen van het netwerk' in page.text
+        for form, message in (({"normal.triage": "0"}, "van 1 tot 60"), ({"normal.triage": "drie"}, "van 1 tot 60"),
+                              ({"normal.lunch": "2"}, "Onbekende termijn: normal.lunch"),
+                              ({"urgent.partner_reminder": "2"}, "moet vóór de termijn partner_response")):
+            refused = admin.post(f"{portal}/admin/deadlines", data=form, timeout=10)
+            assert refused.status_code == 422 and message in refused.text, (form, refused.text[-800:])
+        assert admin.post(f"{portal}/admin/deadlines", data={"network": "kiel", "normal.triage": "2"},
+                          timeout=10).status_code == 403
+        assert SAVED == []                       # nothing refused reached intake
+        saved = admin.post(f"{portal}/admin/deadlines", data={"normal.triage": "3", "urgent.matching": "",
+                                                              "urgent.partner_response": "4"}, timeout=10)
+        assert saved.status_code == 200 and "De termijnen zijn bewaard" in saved.text
+        assert SAVED == [("mechelen", {"normal": {"triage": 3}, "urgent": {"partner_response": 4}},
+                          "admin.mechelen", "network_admin")]
+        assert 'name="normal.triage" id="deadline-normal-triage" value="3"' in saved.text
+        # a coordinator may not
+        assert login().post(f"{portal}/admin/deadlines", data={"normal.triage": "2"}, timeout=10).status_code == 403
+    finally:
+        container.stop()
