@@ -51,12 +51,14 @@ class LoginRequired(Exception):
 
 
 class Refused(Exception):
-    """A request that ends in a clear message for the user, with its HTTP status."""
+    """A request that ends in a clear message for the user, with its HTTP status (and, for a
+    429, the seconds to wait: the Retry-After header)."""
 
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, retry_after: int | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.retry_after = retry_after
 
 
 def allowed(user, action: str) -> bool:
