@@ -237,7 +237,6 @@ def tasks_sent(session: Session, conference_id: str, viewer) -> dict:
         audit(session, viewer, "conference", conference.id, "tasks_created",
               referral_id=conference.referral_id, fields=["actions"])
     referral = referral_in_network(session, conference.referral_id, viewer["network"])
-    chain(session, viewer, "conference", conference.id, "read", referral_id=referral.id, fields=SHOWN_FIELDS)
     return view(conference, referral.ref)
 
 
@@ -274,4 +273,5 @@ def get(session: Session, conference_id: str, viewer) -> dict:
     viewer = _coordinator(viewer)
     conference = _get(session, conference_id, viewer)
     referral = referral_in_network(session, conference.referral_id, viewer["network"])
+    chain(session, viewer, "conference", conference.id, "read", referral_id=referral.id, fields=SHOWN_FIELDS)
     return view(conference, referral.ref)
