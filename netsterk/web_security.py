@@ -17,13 +17,17 @@ import json
 import threading
 
 from nameko.web.handlers import HttpRequestHandler
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from netsterk import metrics, ratelimit
 from netsterk.i18n import both
+from netsterk.logging import get_logger
 from netsterk.nameko_support import database_url
 from netsterk.settings import get_settings
+
+log = get_logger(__name__)
 
 DEFAULT_MAX_BODY = 1024 * 1024
 
@@ -76,12 +80,18 @@ class RateLimiter:
         if not per_minute or per_minute <= 0:
             return True, 0
         table = ratelimit.counter_table()
-        with self._engine(database_url).begin() as connection:
-            verdict = ratelimit.hit(connection, table, ratelimit.counter_key(bucket, client),
-                                    limit=per_minute, window=60, now=now)
-            self._hits += 1
-            if self._hits % self.PURGE_EVERY == 0:
-                ratelimit.purge(connection, table, older_than=120, now=now)
+        try:
+            with self._engine(database_url).begin() as connection:
+                verdict = ratelimit.hit(connection, table, ratelimit.counter_key(bucket, client),
+                                        limit=per_minute, window=60, now=now)
+                self._hits += 1
+                if self._hits % self.PURGE_EVERY == 0:
+                    ratelimit.purge(connection, table, older_than=120, now=now)
+        except SQLAlchemyError as exc:
+            # the database is away: the request meets it too and answers with its own clear error
+            # (the limit protects the database; it does not replace its error handling)
+            log.warning("rate_limit_unavailable", error=type(exc).__name__)
+            return True, 0
         return verdict.allowed, verdict.retry_after
 
     def dispose(self) -> None:

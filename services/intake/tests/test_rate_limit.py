@@ -143,3 +143,18 @@ def test_two_intake_instances_share_one_budget_per_client(kind, tmp_path, amqp_u
         api = requests.post(f"{second}/api/v1/referrals", json={}, timeout=10)
         assert api.status_code == 429 and "Too many requests" in api.json()["errors"]["_"]
         assert requests.get(f"{first}/referrals/new", timeout=10).status_code == 200   # reading is free
+
+
+def test_limiter_counts_in_the_database_and_lets_the_request_meet_a_missing_database(tmp_path):
+    from netsterk.web_security import RateLimiter
+
+    limiter = RateLimiter(per_minute_of=lambda: 2)
+    url = f"sqlite:///{tmp_path / 'intake.db'}"
+    upgrade("intake", url)
+    assert [limiter.allow(url, "public", "10.0.0.1", now=100 + i)[0] for i in range(3)] == [True, True, False]
+    assert limiter.allow(url, "public", "10.0.0.1", now=103) == (False, 57)
+    assert limiter.allow(url, "token", "10.0.0.1", now=103) == (True, 0)        # another bucket
+    # no rate_counter table (the database is not migrated / away): allowed, the request answers
+    assert limiter.allow(f"sqlite:///{tmp_path / 'empty.db'}", "public", "10.0.0.1") == (True, 0)
+    assert RateLimiter(per_minute_of=lambda: 0).allow("sqlite:///nowhere/x.db", "public", "x") == (True, 0)
+    limiter.dispose()
