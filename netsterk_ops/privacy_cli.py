@@ -200,11 +200,12 @@ def cmd_keys(args) -> int:
     return 2
 
 
-def _months_before(moment, months: int):
-    year, month = divmod(moment.year * 12 + moment.month - 1 - months, 12)
-    import calendar
-    day = min(moment.day, calendar.monthrange(year, month + 1)[1])
-    return moment.replace(year=year, month=month + 1, day=day)
+def retention_cutoff(now, months: int):
+    """The moment `months` (of 365.25 / 12 days: a day's precision is plenty for a retention of
+    years) before `now`."""
+    from datetime import timedelta
+
+    return now - timedelta(days=round(months * 365.25 / 12))
 
 
 def archive_audit(service: str, before, output=None) -> dict:
@@ -272,7 +273,7 @@ def cmd_audit_archive(args) -> int:
     if args.before:
         before = _parse_date(args.before)
     else:
-        before = _months_before(datetime.now(timezone.utc), get_settings().audit_retention_months)
+        before = retention_cutoff(datetime.now(timezone.utc), get_settings().audit_retention_months)
     try:
         for service in AUDITED:
             result = archive_audit(service, before, args.output)
