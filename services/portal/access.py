@@ -88,6 +88,14 @@ def in_network(user, snapshot) -> dict:
     return snapshot
 
 
+def mail_in_network(user, mail) -> dict:
+    """An incoming mail of the user's network, or one no network was found for (the quarantine's
+    unassigned mail is every coordinator's to sort out); any other (or none) is 404."""
+    if not isinstance(mail, dict) or mail.get("network") not in (None, user.network):
+        raise not_found()
+    return mail
+
+
 def own_engagement(user, snapshot: dict, engagement_token: str | None = None) -> dict:
     """The engagement of the partner's own organisation on this referral (the newest when there
     are several), or the one with `engagement_token` if it is theirs; else 404."""

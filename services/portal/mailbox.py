@@ -17,7 +17,7 @@ from netsterk.nameko_support import html_response
 from services.portal import pages
 from services.portal import access
 from services.portal.privacy_pages import _actor, _intake
-from services.portal.web import Refused, html_page, session_user
+from services.portal.web import html_page, session_user
 
 COLUMNS = ("portal.mail.received", "portal.mail.status", "portal.mail.reference", "portal.mail.reason")
 
@@ -53,9 +53,7 @@ def mailbox(service, request) -> Response:
 @html_page
 def reprocess(service, request, mail_id: str) -> Response:
     user = access.require(session_user(service, request), "mail.reprocess")
-    status = service.intake.mail_status(mail_id)
-    if not status or status.get("network") not in (None, user.network):
-        raise Refused(404, both("portal.error.not_found"))
+    access.mail_in_network(user, service.intake.mail_status(mail_id))
     service.intake.mail_reprocess(mail_id)
     return redirect("/mail#quarantine", code=303)
 
@@ -96,9 +94,7 @@ def show(service, request, mail_id: str) -> Response:
     """One mail of the review list or the quarantine: metadata, the verdict, the text and the
     sanitised HTML. Another network's mail (or none) is 404; the read is audited in intake."""
     user = access.require(session_user(service, request), "mail.view")
-    mail = _intake(service, "mail_show", _actor(user, request, PURPOSE), mail_id)
-    if mail.get("network") not in (None, user.network):     # intake scoped it already; never show
-        raise access.not_found()
+    mail = access.mail_in_network(user, _intake(service, "mail_show", _actor(user, request, PURPOSE), mail_id))
     e = pages.e
     reason = mail.get("review_reason") or mail.get("error") or "; ".join(mail.get("problems") or [])
     facts = "".join(f"<dt>{e(both(key))}</dt><dd id=\"mail-{name}\">{e(value)}</dd>" for key, name, value in (

@@ -159,6 +159,12 @@ def test_access_policy_role_by_action_and_scopes():
         assert refused.value.status == 404
     with pytest.raises(access.Refused):
         access.in_network(coordinator, {"network": "kiel"})
+    assert access.mail_in_network(coordinator, {"network": None, "id": "m"})["id"] == "m"    # unassigned
+    assert access.mail_in_network(coordinator, {"network": "mechelen", "id": "m"})["id"] == "m"
+    for other in ({"network": "kiel"}, None):
+        with pytest.raises(access.Refused) as refused:
+            access.mail_in_network(coordinator, other)
+        assert refused.value.status == 404
 
 
 # --- session cookie ------------------------------------------------------------------------
