@@ -265,7 +265,7 @@ def test_network_admin_pages_in_the_browser(live_stack, browser, tmp_path):
     assert newcomer.locator("figure.qr img").count() == 1
     secret = newcomer.locator("#totp-secret").inner_text().replace(" ", "")
     from services.portal.testing import fresh_code
-    newcomer.fill("#code", fresh_code(secret))
+    newcomer.fill("#code", fresh_code(secret, f"{settings.portal_url} nieuwe.coordinator"))
     newcomer.click("#code-form button[type=submit]")
     newcomer.wait_for_load_state()
     assert newcomer.locator("h1").inner_text().startswith("Meldingen")

@@ -47,7 +47,7 @@ def login(browser, settings, username):
     if "/login/totp" in page.url:          # roles with a second factor (TOTP)
         from services.portal.testing import fresh_code
         secret = next(u for u in demo.USERS if u["username"] == username)["totp_secret"]
-        page.fill("input[name=code]", fresh_code(secret))
+        page.fill("input[name=code]", fresh_code(secret, f"{settings.portal_url} {username}"))
         page.click("form[action='/login/totp'] button[type=submit]")
         page.wait_for_load_state()
     return page

@@ -2,7 +2,8 @@
 
 `PortalClient(url)` is a requests.Session that signs in (password, then the TOTP code when the
 role has a second factor) and adds the CSRF token to every form it posts. `totp_codes(secret)`
-hands out codes that were not used yet in this process (a code works once), for browser tests."""
+hands out codes that were not used yet in this process (a code works once per account), for
+browser tests."""
 from __future__ import annotations
 
 import re
@@ -14,20 +15,24 @@ import requests
 from services.portal.auth import TOTP_STEP, hotp
 
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
-_used: dict[str, int] = {}
+_used: dict[tuple[str, str], int] = {}
 _lock = threading.Lock()
 
 
-def fresh_code(secret: str) -> str:
-    """A code for a time step this process has not used for `secret` yet: the current step, else
-    the next one (the server accepts one step of drift), else it waits for a new step."""
+def fresh_code(secret: str, account: str = "") -> str:
+    """A code for a time step this process has not used for `secret` on `account` yet (the portal
+    refuses a step at or before the last one a user signed in with): the current step, else the
+    next one (the server accepts one step of drift), else it waits for a new step. `account` names
+    the user on one portal (its URL and username), so other users and other test portals sharing
+    the demo key don't wait for each other."""
+    key = (account, secret)
     while True:
         with _lock:
             current = int(time.time() // TOTP_STEP)
-            last = _used.get(secret, -1)
+            last = _used.get(key, -1)
             for step in (current, current + 1):
                 if step > last:
-                    _used[secret] = step
+                    _used[key] = step
                     return hotp(secret, step)
         time.sleep(TOTP_STEP - time.time() % TOTP_STEP + 0.2)
 
@@ -68,7 +73,7 @@ class PortalClient(requests.Session):
             if totp_secret is None:
                 raise AssertionError(f"{username} needs a TOTP secret to sign in")
             for _attempt in range(3):
-                response = self.post(f"{self.url}/login/totp", data={"code": fresh_code(totp_secret),
+                response = self.post(f"{self.url}/login/totp", data={"code": fresh_code(totp_secret, f"{self.url} {username}"),
                                                                      "next": next_path}, allow_redirects=False)
                 if response.status_code != 401:
                     break
@@ -117,6 +122,6 @@ def browser_login(page, url: str, username: str, password: str = "netsterk-demo"
     for _attempt in range(3):
         if "/login/totp" not in page.url:
             return
-        page.fill("#code", fresh_code(totp_secret))
+        page.fill("#code", fresh_code(totp_secret, f"{url.rstrip('/')} {username}"))
         page.click("#code-form button[type=submit]")
         page.wait_for_load_state()
