@@ -61,8 +61,7 @@ def submitted(index: int) -> dict:
         "referral_id": str(uuid.uuid4()), "ref": f"NS-2026-{index:06d}", "network": "mechelen",
         "channel": "web", "categories": ["truancy"], "postcode": "2800", "age": 12 + index % 8,
         "school_level": "secondary", "languages": ["nl"], "urgency": "normal",
-        "school_efforts_done": True, "reporter_email": "zorg@school.example.org",
-        "reporter_lang": "nl", "school_email": None,
+        "school_efforts_done": True, "reporter_lang": "nl",
         "submitted_at": "2026-11-24T08:00:00+00:00"}, network="mechelen",
         referral_ref=f"NS-2026-{index:06d}")
 

@@ -21,6 +21,13 @@ REFERRAL_ANONYMISE = "referral_anonymise"         # retention ended: wipe this r
 ENGAGEMENT_CHANGED = "engagement_changed"         # an engagement's status changed (issue 5)
 REFERRAL_ERASED = "referral_erased"               # intake: erasure on request (issue 10), wipe it too
 PERSONAL_DATA_ACCESSED = "personal_data_accessed"  # portal: a read/change to audit in intake (issue 10)
+ERASURE_CONFIRMED = "erasure_confirmed"           # <service>: its part of an erasure is done (references only)
+
+# who wipes its copy of an erased referral and confirms it with `<source>.erasure_confirmed`
+ERASURE_CONFIRMERS = (NOTIFICATIONS, PORTAL, REPORTING, MATCHING, BRIDGE)
+# whose address a mail of the workflow goes to: intake resolves it at send time (RPC
+# `intake.contact_address`), so no event and no workflow input carries an e-mail address
+CONTACT_ROLES = ("reporter", "school_or_reporter", "school_other_than_reporter")
 
 # the lifecycle states (DESIGN §4); the allowed moves live in workflows/referral/states.py
 STATES = (

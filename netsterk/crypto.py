@@ -13,6 +13,7 @@ A running service notices a changed keyring file (its mtime) and reloads it.
 from __future__ import annotations
 
 import hashlib
+import json
 import hmac
 import os
 import threading
@@ -191,6 +192,17 @@ class EncryptedText(TypeDecorator):
 
     def process_result_value(self, value, dialect):
         return None if value is None else decrypt(value)
+
+
+class EncryptedJSON(EncryptedText):
+    """A JSON value (list, dict...) stored as encrypted text; key rotation treats it as text."""
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else encrypt(json.dumps(value, ensure_ascii=False, sort_keys=True))
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else json.loads(decrypt(value))
 
 
 def normalise(value: str) -> str:

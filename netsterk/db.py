@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import JSON, DateTime, Integer, String, create_engine, event, select, update
+from sqlalchemy import JSON, DateTime, Integer, String, create_engine, delete, event, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
@@ -167,6 +167,11 @@ def relay_outbox(factory: sessionmaker, outbox_model, connection, limit: int = 1
             session.flush()
             published += 1
     return published
+
+
+def delete_rows(session: Session, model, *conditions) -> int:
+    """Delete the rows of `model` that meet every condition (erasure); returns how many."""
+    return session.execute(delete(model).where(*conditions)).rowcount or 0
 
 
 def claim_message(session: Session, processed_model, message_id: str, consumer: str) -> bool:

@@ -1,4 +1,5 @@
-"""Signed, expiring, single-action links for e-mails (accept, decline, feedback, answer, confirm).
+"""Signed, expiring, single-action links for e-mails (accept, decline, feedback, answer, confirm,
+complete a draft).
 
 A link is `<portal>/l/<token>`; the token is `base64url(json claims) + "." + base64url(HMAC-SHA256)`
 over the claims with the link key (NETSTERK_LINK_KEY; development: derived from the session key).
@@ -108,14 +109,24 @@ def url(base_url: str, link: Link, key: bytes) -> str:
     return base_url.rstrip("/") + PREFIX + sign(link, key)
 
 
-# the portal pages whose token a workflow puts in an e-mail: path prefix -> kind
+# the portal pages whose token a workflow puts in an e-mail: path prefix -> kind. `drafts` is no
+# page of its own: `/drafts/<referral>/<draft token>` only ever becomes a signed complete_draft link
 PORTAL_PATHS = {"engagements": "engagement", "information": "information",
-                "school-efforts": "school_efforts"}
+                "school-efforts": "school_efforts", "drafts": "draft"}
 
 
-def parse_portal_url(value: str) -> tuple[str, str, str] | None:
-    """(kind, referral_id, token) of a portal link page URL, else None."""
-    parts = [p for p in urlsplit(str(value)).path.split("/") if p]
+def draft_link_id(referral_id: str) -> str:
+    """The one complete_draft link of a referral has a fixed id, so whoever completes the draft
+    (the reporter through the link, or a coordinator) marks that link used."""
+    return f"draft-{referral_id}"[:64]
+
+
+def parse_portal_url(value: str) -> tuple[str, str, str, str] | None:
+    """(kind, referral_id, token, base URL) of a portal link page URL, else None."""
+    split = urlsplit(str(value))
+    parts = [p for p in split.path.split("/") if p]
     if len(parts) >= 3 and parts[-3] in PORTAL_PATHS:
-        return PORTAL_PATHS[parts[-3]], parts[-2], parts[-1]
+        prefix = "/".join(parts[:-3])
+        base = f"{split.scheme}://{split.netloc}" + (f"/{prefix}" if prefix else "") if split.netloc else ""
+        return PORTAL_PATHS[parts[-3]], parts[-2], parts[-1], base
     return None

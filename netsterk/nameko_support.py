@@ -216,11 +216,12 @@ def dead_letter(amqp_uri: str, consumer: str, body, error: BaseException | str) 
             )
 
 
-def consume_once(service, *, consumer: str, body, apply, processed_model) -> None:
+def consume_once(service, *, consumer: str, body, apply, processed_model) -> str:
     """Validate an event envelope and apply it exactly once, in one transaction.
 
     `service` is the nameko service instance (needs `.db` and `.config`); `apply(session,
-    envelope)` writes the effect. Invalid or failing messages go to the dead-letter queue."""
+    envelope)` writes the effect. Invalid or failing messages go to the dead-letter queue.
+    Returns the outcome: applied, duplicate or dead_lettered."""
     amqp_uri = service.config["AMQP_URI"]
     try:
         envelope = validate_envelope(body)
@@ -228,7 +229,7 @@ def consume_once(service, *, consumer: str, body, apply, processed_model) -> Non
         log.warning("message_rejected", consumer=consumer, error=str(exc))
         dead_letter(amqp_uri, consumer, body, exc)
         metrics.MESSAGES_CONSUMED.labels(consumer=consumer, outcome="dead_lettered").inc()
-        return
+        return "dead_lettered"
     with log_context(**context_from_envelope(envelope)):
         waited, delay = 0.0, 0.5
         while True:
@@ -238,10 +239,10 @@ def consume_once(service, *, consumer: str, body, apply, processed_model) -> Non
                         log.info("duplicate_message_skipped", consumer=consumer,
                                  message_id=envelope["message_id"])
                         metrics.MESSAGES_CONSUMED.labels(consumer=consumer, outcome="duplicate").inc()
-                        return
+                        return "duplicate"
                     apply(session, envelope)
                 metrics.MESSAGES_CONSUMED.labels(consumer=consumer, outcome="applied").inc()
-                return
+                return "applied"
             except Exception as exc:
                 # the database away for a moment (a restart, a failover): wait and try again,
                 # the message stays unacked meanwhile; anything else is parked with its reason
@@ -256,7 +257,31 @@ def consume_once(service, *, consumer: str, body, apply, processed_model) -> Non
                 log.exception("message_failed", consumer=consumer, message_id=envelope["message_id"])
                 dead_letter(amqp_uri, consumer, body, exc)
                 metrics.MESSAGES_CONSUMED.labels(consumer=consumer, outcome="dead_lettered").inc()
-                return
+                return "dead_lettered"
+
+
+def erase_and_confirm(service, *, consumer: str, body, erase, processed_model) -> str:
+    """The consumer of `intake.referral_erased` in every service: `erase(session, envelope)`
+    wipes the service's copy once (consume_once) and returns what it removed ({store: count});
+    then `<service>.erasure_confirmed` tells intake (netsterk/erasure.py). A repeated erasure
+    message confirms again (intake records a receipt once); a receipt that cannot be published
+    parks the erasure message in the dead-letter queue, whose replay confirms it."""
+    from netsterk import erasure
+
+    removed: dict = {}
+    outcome = consume_once(service, consumer=consumer, body=body, processed_model=processed_model,
+                           apply=lambda session, envelope: removed.update(erase(session, envelope) or {}))
+    if outcome == "dead_lettered":
+        return outcome
+    amqp_uri = service.config["AMQP_URI"]
+    try:
+        with amqp.connect(amqp_uri) as connection:
+            erasure.publish_receipt(connection, service.name, validate_envelope(body), removed)
+    except Exception as exc:   # noqa: BLE001 - parked with the reason, nothing is lost
+        log.exception("erasure_receipt_not_published", consumer=consumer)
+        dead_letter(amqp_uri, consumer, body, f"erased, but the receipt could not be published: {exc}")
+        return "dead_lettered"
+    return outcome
 
 
 def database_unavailable(exc: BaseException) -> bool:

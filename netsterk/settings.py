@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     french_networks: str = "*"
     # where workflow escalations go when a network has no coordinator address of its own
     coordinator_email: str = "coordinator@netsterk.example"
+    # the language of e-mails to coordinators (escalations, digests, bounces) unless the network
+    # admin chose one for the address (portal: /notifications/languages)
+    coordinator_lang: str = "nl"
     # YAML file with each network's deadlines per urgency, calendar and retention
     # (workflows/config.py); none: the defaults of DESIGN §4
     workflow_config: Path | None = None

@@ -149,3 +149,45 @@ def source_address_adapter(address: str):
             super().init_poolmanager(*args, **kwargs)
 
     return SourceAddress()
+
+
+def erasure_event(referral_id: str, ref: str = "NS-2026-000042", network: str = "mechelen") -> dict:
+    """An `intake.referral_erased` envelope as intake publishes it (references only)."""
+    from netsterk.contracts import REFERRAL_ERASED
+    from netsterk.envelope import make_envelope
+
+    return make_envelope(REFERRAL_ERASED, {"referral_id": referral_id, "ref": ref, "network": network,
+                                           "at": "2026-12-02T10:00:00+00:00"},
+                         network=network, referral_ref=ref)
+
+
+@contextmanager
+def erasure_receipts(amqp_uri: str, service: str):
+    """A queue bound to `<service>.erasure_confirmed`; yields take(count) -> the receipts, waited for."""
+    import kombu
+
+    from netsterk import amqp
+    from netsterk.contracts import ERASURE_CONFIRMED
+
+    name = f"test-receipts-{service}-{uuid.uuid4().hex[:6]}"
+    with amqp.connect(amqp_uri) as connection:
+        queue = kombu.Queue(name, exchange=amqp.event_exchange(service), routing_key=ERASURE_CONFIRMED)
+        queue(connection.channel()).declare()
+        received: list = []
+
+        def take(count: int = 1, timeout: float = 30.0) -> list:
+            with connection.SimpleQueue(name, no_ack=True) as simple:
+                def enough():
+                    try:
+                        received.append(simple.get(block=True, timeout=0.5).payload)
+                    except simple.Empty:
+                        pass
+                    return len(received) >= count
+                wait_until(enough, timeout=timeout, what=f"{count} erasure receipt(s) of {service}")
+            taken = received[:count]
+            del received[:count]
+            return taken
+        try:
+            yield take
+        finally:
+            queue(connection.channel()).delete()

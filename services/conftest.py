@@ -45,6 +45,9 @@ def settings_env(tmp_path, amqp_uri, monkeypatch):
     monkeypatch.setenv("NETSTERK_AMQP_URI", amqp_uri)
     # intake's per-address rate limit off (tests send many requests); tests of it set their own
     monkeypatch.setenv("NETSTERK_INTAKE_RATE_LIMIT", "0")
+    # notifications' digests (on by default) off: a test's mail holds only what it caused; the
+    # digest tests call send_daily_digests / send_weekly_overviews themselves
+    monkeypatch.setenv("NETSTERK_DIGESTS", "off")
     for key in [k for k in os.environ if k.endswith("_DATABASE_URL") and k.startswith("NETSTERK_")]:
         monkeypatch.delenv(key)
     get_settings.cache_clear()

@@ -35,6 +35,7 @@ def live_stack(tmp_path_factory):
         temporal_port = free_port()
         env = {
             "NETSTERK_VAR_DIR": str(var_dir),
+            "NETSTERK_DIGESTS": "off",   # on by default; a test sink holds only what the test caused
             "NETSTERK_AMQP_URI": amqp_uri,
             "NETSTERK_TEMPORAL_ADDRESS": f"127.0.0.1:{temporal_port}",
             "NETSTERK_TEMPORAL_TASK_QUEUE": "referrals-e2e",

@@ -70,7 +70,7 @@ def test_a_message_that_kills_its_consumer_ends_in_the_dead_letter_queue(tmp_pat
                 time.sleep(0.2)
             assert message is not None, "the message never reached the dead-letter queue"
             assert crashes == LIMIT
-            wait_until(good.exists, timeout=30, what="the message behind it handled")
+            wait_until(good.exists, timeout=120, what="the message behind it handled")
             assert good.read_text() == "handled"
             time.sleep(1)
             assert process.poll() is None, "the service must survive once the message is parked"

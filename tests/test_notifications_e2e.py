@@ -202,3 +202,89 @@ def test_the_network_admin_adjusts_a_template_with_a_preview(live_stack):
     assert mail["subject"] == "Got it [NS-2026-990003]" and "We keep <you> posted about NS-2026-990003" in mail["text"]
     reset = admin.post(url, data={"do": "reset"}, timeout=10)
     assert reset.status_code == 200 and "Your referral was received" in reset.text
+
+
+def test_every_party_hears_back_in_their_language_with_links_that_work_once(live_stack):
+    """An e-mailed concern → the reporter's complete-draft mail (English, as the mail was) whose
+    signed link leads to that draft and afterwards says it was used; the partner's request with
+    what it needs to decide (no name); a feedback link that works once; the coordinators' mailbox
+    set to English gets the escalation and the daily digest in English."""
+    from datetime import datetime, timedelta
+
+    settings, _stack = live_stack
+    reporter = "draft.reporter@atheneum.example.org"
+    raw = (f"From: Care Team <{reporter}>\r\nTo: meldpunt@netsterk.example\r\n"
+           "Subject: Worried about a pupil\r\nMessage-ID: <e2e-7b-draft@atheneum.example.org>\r\n"
+           "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+           "The pupil is not in school and the parents do not answer. Please help us with the student.\r\n")
+    with smtplib.SMTP(settings.host, settings.intake_smtp_port, timeout=10) as smtp:
+        smtp.sendmail(reporter, ["meldpunt@netsterk.example"], raw.encode())
+    mail = wait_until(lambda: [m for m in mails(settings, reporter)
+                               if m["subject"].startswith("Please complete your referral")],
+                      timeout=90, what="the complete-draft mail")[0]
+    ref = re.search(r"NS-\d{4}-\d{6}", mail["subject"]).group(0)
+    [complete] = LINK.findall(mail["text"])
+    form = requests.get(complete, timeout=10)        # the portal checks the link, then intake's form
+    assert form.status_code == 200 and "/referrals/draft/" in form.url and reporter in form.text
+    draft_token = form.url.rsplit("/", 1)[1]
+    fields = {**form_data(), "reporter_email": reporter, "draft_token": draft_token, "action": "submit"}
+    done = requests.post(f"{settings.intake_url}/referrals/new", data=fields, timeout=10)
+    assert done.status_code == 200 and ref in done.text, done.text
+    referral_id = links.verify(complete.split("/l/")[1], links.link_key(settings)).referral_id
+    wait_state(settings, referral_id, "triage")
+    used = wait_until(lambda: (r := requests.get(complete, timeout=10)).status_code == 410 and r.text,
+                      timeout=30, what="the complete-draft link used")
+    assert "already used on" in used
+
+    # the partner's request: what it needs to decide, in words, and no name or birth date
+    act(settings, referral_id, "triage", decision="accept", reason="e2e 7b")
+    candidates = wait_state(settings, referral_id, "matching")["candidates"]
+    best = next((c for c in candidates if "capacity" in c["matched"]), candidates[0])
+    act(settings, referral_id, "choose_partner", offer_ids=[best["offer_id"]])
+    snap = wait_state(settings, referral_id, "awaiting_partner")
+    request_mail = wait_until(lambda: [m for m in mails(settings, best["contact_email"]) if ref in m["subject"]],
+                              timeout=60, what="the engagement request")[0]
+    text = request_mail["text"]
+    for fact in ("Zorgen: Spijbelen, Motivatie", "Leeftijdsgroep: 12-15", "Onderwijsniveau: Secundair onderwijs",
+                 "Dringendheid: Gewoon", "Taal of talen: Nederlands, Arabisch", "Buurt of postcode: 2800",
+                 "Antwoord graag voor: 20"):
+        assert fact in text, fact
+    assert "Janssens" not in text and not re.search(r"\bSam\b", text) and "2011-03-02" not in text
+    accept = LINK.findall(text)[0]
+    assert anonymous_post(accept, data={}, timeout=30).status_code == 200
+    snap = wait_state(settings, referral_id, "in_progress")
+    token = snap["engagements"][0]["token"]
+
+    # a feedback link (as the feedback reminder carries it): its form, once
+    key = links.link_key(settings)
+    feedback = links.url(settings.portal_url, links.Link.new("feedback", referral_id, token), key)
+    page = requests.get(feedback, timeout=10)
+    assert page.status_code == 200 and 'id="partner-feedback"' in page.text and ref in page.text
+    sent = anonymous_post(feedback, data={"text": "First talk with the family planned."}, timeout=30)
+    assert sent.status_code == 200 and "terugkoppeling is bewaard" in sent.text
+    again = requests.get(feedback, timeout=10)
+    assert again.status_code == 410 and "already used on" in again.text
+    assert [f["text"] for f in wait_state(settings, referral_id, "in_progress")["feedback"]] == [
+        "First talk with the family planned."]
+
+    # the coordinators' mailbox reads English: the escalation and the daily digest come in English
+    assert rpc(settings, "set_recipient_language", "mechelen", settings.coordinator_email, "en", "e2e")["problems"] == []
+    try:
+        helped = anonymous_post(f"{settings.portal_url}/engagements/{referral_id}/{token}/help",
+                                data={"text": "The family cannot be reached."}, timeout=30)
+        assert helped.status_code == 200
+        escalation = wait_until(lambda: [m for m in mails(settings, settings.coordinator_email)
+                                         if ref in m["subject"] and m["subject"].startswith("Escalation:")],
+                                timeout=60, what="the English escalation")
+        assert len(escalation) == 1 and "Escalatie" not in escalation[0]["text"]
+        deadlines = wait_state(settings, referral_id, "in_progress")["deadlines"]
+        latest = max(datetime.fromisoformat(d) for d in deadlines.values())
+        at = (latest + timedelta(days=2)).isoformat()
+        wait_until(lambda: any(d["network"] == "mechelen" for d in rpc(settings, "send_daily_digests", at)),
+                   timeout=30, what="the digest asked")
+        digest = wait_until(lambda: [m for m in mails(settings, settings.coordinator_email)
+                                     if m["subject"].startswith("Overview of") and "mechelen-" in m["subject"]],
+                            timeout=60, what="the English digest")[0]
+        assert ref in digest["text"] and "Overzicht" not in digest["subject"]
+    finally:
+        rpc(settings, "set_recipient_language", "mechelen", settings.coordinator_email, "", "e2e")

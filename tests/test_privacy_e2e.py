@@ -2,8 +2,21 @@
 form to closure; the name must never appear in a log line, in any process's /metrics, or in
 clear in any database file of the stack (every service's SQLite file and Temporal's). Then the
 coordinator exports what is held and erases it, the network admin sees both in the audit log
-with an intact chain, and the public form answers a flood with 429."""
+with an intact chain, and the public form answers a flood with 429.
+
+No event on the wire carries the name or the reporter's / school's address (the workflow asks
+intake for the address when it sends a mail). After the erasure every service confirms, and the
+referral is gone from Temporal (no execution, no history), reporting, notifications and the portal."""
+import json
 import re
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import kombu
+import sqlalchemy as sa
 
 import pytest
 import requests
@@ -17,6 +30,10 @@ FIRST, LAST = "Zoltavia", "Quibbleworthy"          # the recognisable name
 DESCRIPTION_MARK = "Xylofoonzorgen"                 # a recognisable word of the free text
 FEEDBACK_MARK = "Feedbackvertrouwelijk"             # a partner's free text (travels in the workflow)
 REPORTER_EMAIL = "privacy.reporter@atheneum.example.org"
+SCHOOL_EMAIL = "privacy.zorgteam@atheneum.example.org"
+# every source of events in the installation: a test queue sees all of them (topic "#")
+EVENT_SOURCES = ("intake", "referral_workflow", "matching", "notifications", "portal", "reporting",
+                 "workflow_bridge")
 PASSWORD = "netsterk-demo"
 
 
@@ -52,7 +69,7 @@ def form(**overrides):
     data = {
         "network": "mechelen", "reporter_name": "Reporter Privacy", "reporter_organisation": "GO! Atheneum",
         "reporter_role": "leerlingbegeleider", "reporter_email": REPORTER_EMAIL,
-        "reporter_is_school": "on", "first_name": FIRST, "last_name": LAST, "birth_date": "2011-04-05",
+        "reporter_is_school": "on", "school_email": SCHOOL_EMAIL, "first_name": FIRST, "last_name": LAST, "birth_date": "2011-04-05",
         "school_level": "secondary", "postcode": "2800", "languages": "nl",
         "categories": ["truancy"], "description": f"{DESCRIPTION_MARK}: komt onregelmatig naar school.",
         "school_efforts": "Drie telefoons.", "school_efforts_when": "4/11", "school_efforts_result": "Geen contact",
@@ -60,6 +77,47 @@ def form(**overrides):
     }
     data.update(overrides)
     return data
+
+
+def wiretap(amqp_uri: str) -> str:
+    """A queue bound to every event exchange: a copy of each event published from now on."""
+    name = f"test-privacy-wiretap-{uuid.uuid4().hex[:8]}"
+    with amqp.connect(amqp_uri) as connection:
+        channel = connection.channel()
+        exchanges = [amqp.event_exchange(source) for source in EVENT_SOURCES]
+        for exchange in exchanges:
+            exchange(channel).declare()
+        kombu.Queue(name, bindings=[kombu.binding(exchange, routing_key="#") for exchange in exchanges],
+                    durable=True)(channel).declare()
+    return name
+
+
+def tapped(amqp_uri: str, name: str) -> list[dict]:
+    events = []
+    with amqp.connect(amqp_uri) as connection:
+        with connection.SimpleQueue(name, no_ack=True) as queue:
+            while True:
+                try:
+                    message = queue.get(block=True, timeout=0.5)
+                except queue.Empty:
+                    return events
+                events.append({"source": message.delivery_info["exchange"].removesuffix(".events"),
+                               "type": message.delivery_info["routing_key"], "body": message.payload})
+
+
+def rows(settings, service: str, sql: str, **params) -> list:
+    engine = sa.create_engine(settings.database_url(service))
+    try:
+        with engine.connect() as connection:
+            return connection.execute(sa.text(sql), params).all()
+    finally:
+        engine.dispose()
+
+
+def temporal_describe(settings, workflow_id: str) -> subprocess.CompletedProcess:
+    cli = shutil.which("temporal") or str(Path(sys.executable).parent / "temporal")
+    return subprocess.run([cli, "workflow", "describe", "--workflow-id", workflow_id,
+                           "--address", settings.temporal_address], capture_output=True, text=True, timeout=60)
 
 
 def mails(settings, to):
@@ -75,6 +133,7 @@ def needles() -> list[bytes]:
 def test_a_name_never_leaks_into_logs_metrics_or_databases_and_rights_are_audited(live_stack):
     settings, stack = live_stack
     reporter = client("127.0.0.5")
+    tap = wiretap(settings.amqp_uri)
 
     # 1. the reporter submits; the coordinator takes it through to closure
     done = reporter.post(f"{settings.intake_url}/referrals/new", data=form(), timeout=10)
@@ -106,6 +165,9 @@ def test_a_name_never_leaks_into_logs_metrics_or_databases_and_rights_are_audite
     wait_state(coordinator, settings, referral_id, "closed")
     wait_until(lambda: len(mails(settings, REPORTER_EMAIL)) >= 2, timeout=60,
                what="the reporter's closing e-mail")
+    # the school's address, resolved at send time like the reporter's: the closure reaches it
+    wait_until(lambda: [m for m in mails(settings, SCHOOL_EMAIL) if ref in m["subject"]], timeout=60,
+               what="the school's closing e-mail")
 
     # 2. the coordinator exports what is held (right of access): the name is in the download only
     privacy = coordinator.get(f"{settings.portal_url}/privacy", timeout=10)
@@ -147,6 +209,16 @@ def test_a_name_never_leaks_into_logs_metrics_or_databases_and_rights_are_audite
             leaks.append(f"temporal.db: {secret}")
     assert leaks == [], f"the name or the free text appears in clear in: {sorted(set(leaks))}"
 
+    # 3b. events carry references: no name, no address of the reporter or the school on the wire
+    events = tapped(settings.amqp_uri, tap)
+    ours = [e for e in events if ref in json.dumps(e["body"])]
+    assert {("intake", "referral_submitted"), ("referral_workflow", "referral_state_changed")} <= {
+        (e["source"], e["type"]) for e in ours}, sorted({(e["source"], e["type"]) for e in events})
+    carrying = [(e["source"], e["type"], secret) for e in events for secret in
+                (FIRST, LAST, DESCRIPTION_MARK, REPORTER_EMAIL, SCHOOL_EMAIL)
+                if secret.lower() in json.dumps(e["body"], ensure_ascii=False).lower()]
+    assert carrying == [], f"events carry personal data: {carrying}"
+
     # 4. erasure (the referral is closed, so allowed) — refused without confirmation
     unconfirmed = coordinator.post(f"{settings.portal_url}/privacy/erase", timeout=30,
                                    data={"ref": ref, "purpose": "wissingsverzoek"})
@@ -154,9 +226,32 @@ def test_a_name_never_leaks_into_logs_metrics_or_databases_and_rights_are_audite
     erased = coordinator.post(f"{settings.portal_url}/privacy/erase", timeout=30,
                               data={"ref": ref, "purpose": "wissingsverzoek ouders", "confirm": "yes"})
     assert erased.status_code == 200 and ref in erased.text, erased.text
+    assert 'id="erasure-status"' in erased.text
+    # every service confirms its part (intake records the receipts in the audit chain)
+    wait_until(lambda: "Elke dienst bevestigde" in coordinator.get(
+        f"{settings.portal_url}/privacy/erasure", params={"ref": ref}, timeout=10).text,
+        timeout=90, what="every service's erasure receipt")
+    receipts = [e for e in tapped(settings.amqp_uri, tap) if e["type"] == "erasure_confirmed"
+                and e["body"]["payload"]["referral_id"] == referral_id]
+    assert {e["source"] for e in receipts} == {"notifications", "portal", "reporting", "matching", "workflow_bridge"}
     after = coordinator.post(f"{settings.portal_url}/privacy/export", timeout=30,
                              data={"ref": ref, "purpose": "controle na wissing"}).json()
     assert after["intake"]["referral"]["first_name"] == "" and after["intake"]["referral"]["description"] == ""
+    # no Temporal execution (nor history) any more, no reporting fact, no mail, no inbox task
+    described = temporal_describe(settings, f"referral-{referral_id}")
+    assert described.returncode != 0 and "not found" in (described.stdout + described.stderr).lower(), described
+    assert set(after["workflow"]) == {"unavailable"}          # the bridge no longer finds it
+    for service, table in (("reporting", "referral_fact"), ("reporting", "transition_fact"),
+                           ("reporting", "event_log"), ("portal", "task"), ("matching", "referral_subject"),
+                           ("matching", "engagement"), ("notifications", "task_view")):
+        assert rows(settings, service, f"SELECT referral_id FROM {table} WHERE referral_id = :id",
+                    id=referral_id) == [], f"{service}.{table} still holds the referral"
+    assert rows(settings, "notifications", "SELECT id FROM outgoing_mail WHERE referral_ref = :ref", ref=ref) == []
+    assert all(t["referral_id"] != referral_id
+               for t in coordinator.get(f"{settings.portal_url}/api/v1/tasks", timeout=10).json())
+    plain = [(path.name, secret) for path in databases if path.exists() for secret in
+             (FIRST, LAST, REPORTER_EMAIL, SCHOOL_EMAIL) if secret.encode() in path.read_bytes()]
+    assert plain == [], f"personal data in clear after the erasure: {plain}"
 
     # 5. the network admin sees every action, without the personal data, and an intact chain
     admin = login(settings, "admin")

@@ -10,6 +10,12 @@ a) consumes the nameko event `intake.referral_submitted` (durable queue
      it is never lost.
    - Temporal refuses (invalid argument...) or the message is not a valid referral: it goes to
      `<queue>.dlq` as `{consumer, error, body}`, the reason beside the message.
+c) consumes `intake.referral_erased` (queue
+   `evt-intake-referral_erased--workflow_bridge.erase_referral`): deletes the referral's
+   workflow execution and its history in Temporal (a running workflow is terminated first, by
+   Temporal), waits until Temporal no longer knows it, then publishes
+   `workflow_bridge.erasure_confirmed` (netsterk/erasure.py). Temporal down: retried later like a
+   start; an invalid message: dead-lettered.
 b) serves nameko-compatible RPC as `workflow_bridge`: health, get_referral, get_question, act.
    `act(referral_id, action, args, command_id=None)`: the Temporal update id is the command id,
    so a command sent twice (a double click, a redelivery) is applied once and both get the
@@ -40,7 +46,10 @@ from netsterk.amqp import (
     DEAD_LETTER_EXCHANGE, connect, dead_letter_arguments, dead_letter_queue, error_payload,
     event_exchange, event_queue_name, method_of, redelivery_verdict, reply, rpc_server_queue,
 )
-from netsterk.contracts import BRIDGE, FINAL_STATES, INTAKE, REFERRAL_SUBMITTED, workflow_id
+from netsterk.contracts import (
+    BRIDGE, FINAL_STATES, INTAKE, REFERRAL_ERASED, REFERRAL_SUBMITTED, workflow_id,
+)
+from netsterk import erasure
 from netsterk.envelope import EnvelopeError, validate_envelope
 from netsterk import metrics
 from netsterk.logging import configure_logging, context_from_envelope, get_logger, log_context
@@ -54,6 +63,10 @@ log = get_logger(__name__)
 
 START_METHOD = "start_referral"
 EVENT_QUEUE = event_queue_name(INTAKE, REFERRAL_SUBMITTED, BRIDGE, START_METHOD)
+ERASE_METHOD = "erase_referral"
+ERASED_QUEUE = event_queue_name(INTAKE, REFERRAL_ERASED, BRIDGE, ERASE_METHOD)
+METHOD_OF_QUEUE = {EVENT_QUEUE: START_METHOD, ERASED_QUEUE: ERASE_METHOD}
+DELETE_WAIT_SECONDS = 10.0   # Temporal deletes asynchronously: how long to wait for it
 RETRY_EXCHANGE = Exchange(f"{BRIDGE}.retry", type="fanout", durable=True)
 RETRY_QUEUE = f"{BRIDGE}.retry"
 RETRY_DELAY_MS = 2000
@@ -108,6 +121,11 @@ def event_queue() -> Queue:
                  durable=True, queue_arguments=dead_letter_arguments(EVENT_QUEUE))
 
 
+def erased_queue() -> Queue:
+    return Queue(ERASED_QUEUE, exchange=event_exchange(INTAKE), routing_key=REFERRAL_ERASED,
+                 durable=True, queue_arguments=dead_letter_arguments(ERASED_QUEUE))
+
+
 class Bridge:
     def __init__(self, client: Client, *, amqp_uri: str, task_queue: str,
                  loop: asyncio.AbstractEventLoop, call_timeout: float = 30.0,
@@ -120,6 +138,7 @@ class Bridge:
         self.config = config or WorkflowConfig()
         self.ready = threading.Event()
         self.producer: kombu.Producer | None = None
+        self.connection: kombu.Connection | None = None
         # RPC calls running on the loop: (future, started, message, producer, method)
         self.pending: list = []
 
@@ -147,6 +166,41 @@ class Bridge:
                 return "duplicate"
             return "draft completed"
         return "started"
+
+    async def erase_referral(self, referral_id: str) -> dict:
+        """Erasure: delete the referral's workflow execution with its history (Temporal
+        terminates it first when it still runs) and wait until Temporal no longer knows it.
+        Idempotent: an unknown workflow is already erased. Returns {store: count}."""
+        from temporalio.api.common.v1 import WorkflowExecution
+        from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
+
+        handle = self.client.get_workflow_handle(workflow_id(self._referral_id(referral_id)))
+
+        async def known() -> bool:
+            try:
+                await handle.describe()
+            except RPCError as exc:
+                if exc.status == RPCStatusCode.NOT_FOUND:
+                    return False
+                raise
+            return True
+
+        if not await known():
+            return {"temporal_execution": 0}
+        try:
+            await self.client.workflow_service.delete_workflow_execution(DeleteWorkflowExecutionRequest(
+                namespace=self.client.namespace,
+                workflow_execution=WorkflowExecution(workflow_id=handle.id)))
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise
+        waited = 0.0
+        while await known():
+            if waited >= DELETE_WAIT_SECONDS:   # transient: the message comes back later
+                raise TimeoutError(f"workflow {handle.id} is not deleted yet")
+            await asyncio.sleep(0.2)
+            waited += 0.2
+        return {"temporal_execution": 1}
 
     async def health(self) -> dict:
         return {"service": BRIDGE, "status": "ok"}
@@ -299,7 +353,8 @@ class Bridge:
         if isinstance(body, bytes):
             body = body.decode("utf-8", errors="replace")
         dlq = dead_letter_queue(queue_name)
-        self.producer.publish({"consumer": f"{BRIDGE}.{START_METHOD}", "error": error, "body": body},
+        consumer = f"{BRIDGE}.{METHOD_OF_QUEUE.get(queue_name, START_METHOD)}"
+        self.producer.publish({"consumer": consumer, "error": error, "body": body},
                               exchange=DEAD_LETTER_EXCHANGE, routing_key=dlq.routing_key,
                               serializer="json", delivery_mode=2, declare=[dlq])
 
@@ -317,17 +372,54 @@ class Bridge:
                               content_encoding=message.content_encoding or "utf-8", **properties)
         return attempt
 
-    def on_event(self, body, message) -> None:
-        if message.delivery_info.get("redelivered"):   # the bridge stopped before the ack
-            limit = get_settings().delivery_limit
-            verdict = redelivery_verdict(self.producer, message, EVENT_QUEUE, limit)
-            if verdict == "limit":
-                log.error("delivery limit reached; referral_submitted dead-lettered", limit=limit)
-                self._dead_letter(EVENT_QUEUE, body, f"delivery limit: the bridge stopped {limit} "
-                                  "times on this message before it could finish")
-            if verdict != "process":
+    def _stop_redelivered(self, body, message, queue_name: str) -> bool:
+        """A message the bridge stopped on before the ack: True when it is handled here (parked
+        at the delivery limit, or requeued behind the others)."""
+        if not message.delivery_info.get("redelivered"):
+            return False
+        limit = get_settings().delivery_limit
+        verdict = redelivery_verdict(self.producer, message, queue_name, limit)
+        if verdict == "limit":
+            log.error("delivery limit reached; message dead-lettered", queue=queue_name, limit=limit)
+            self._dead_letter(queue_name, body, f"delivery limit: the bridge stopped {limit} "
+                              "times on this message before it could finish")
+        if verdict != "process":
+            message.ack()
+            return True
+        return False
+
+    def on_erased(self, body, message) -> None:
+        """`intake.referral_erased`: delete the workflow and its history, then confirm."""
+        if self._stop_redelivered(body, message, ERASED_QUEUE):
+            return
+        try:
+            envelope = validate_envelope(body, expected_type=REFERRAL_ERASED)
+            referral_id = self._referral_id(envelope["payload"].get("referral_id"))
+        except (EnvelopeError, InvalidAction) as exc:
+            log.warning("referral_erased dead-lettered", error=str(exc))
+            self._dead_letter(ERASED_QUEUE, body, str(exc))
+            message.ack()
+            return
+        with log_context(**context_from_envelope(envelope)):
+            try:
+                removed = self._run(self.erase_referral(referral_id))
+                erasure.publish_receipt(self.connection, BRIDGE, envelope, removed)
+            except Exception as exc:
+                if is_transient(exc):
+                    attempt = self._retry_later(message, ERASED_QUEUE)
+                    log.warning("workflow erasure failed; retrying later", attempt=attempt,
+                                error=str(exc) or type(exc).__name__)
+                else:
+                    self._dead_letter(ERASED_QUEUE, body, f"erasure failed: {exc}")
+                    log.warning("referral_erased dead-lettered", error=str(exc))
                 message.ack()
                 return
+            message.ack()
+            log.info("referral workflow erased", workflow_id=workflow_id(referral_id), **removed)
+
+    def on_event(self, body, message) -> None:
+        if self._stop_redelivered(body, message, EVENT_QUEUE):
+            return
         try:
             envelope = validate_envelope(body, expected_type=REFERRAL_SUBMITTED)
             referral = self.referral_input(envelope)
@@ -354,9 +446,12 @@ class Bridge:
             log.info("referral workflow " + outcome, workflow_id=workflow_id(referral.referral_id))
 
     def on_event_decode_error(self, message, exc) -> None:
-        log.warning("undecodable referral_submitted dead-lettered", error=str(exc),
+        self._park_undecodable(EVENT_QUEUE, message, exc)
+
+    def _park_undecodable(self, queue_name: str, message, exc) -> None:
+        log.warning("undecodable message dead-lettered", queue=queue_name, error=str(exc),
                     content_type=message.content_type)
-        self._dead_letter(EVENT_QUEUE, message.body, f"undecodable message: {exc}")
+        self._dead_letter(queue_name, message.body, f"undecodable message: {exc}")
         message.ack()
 
     def on_rpc(self, body, message, producer) -> None:
@@ -429,19 +524,24 @@ class Bridge:
                     channel = connection.channel()
                     channel.basic_qos(0, RPC_PREFETCH, False)
                     self.pending = []   # unacked calls of a lost connection come again
+                    self.connection = connection
                     dead_letter_queue(EVENT_QUEUE)(channel).declare()
+                    dead_letter_queue(ERASED_QUEUE)(channel).declare()
                     retry_queue()(channel).declare()
                     producer = kombu.Producer(channel)
                     self.producer = producer
                     events = kombu.Consumer(channel, queues=[event_queue()], accept=["json"],
                                             callbacks=[self.on_event],
                                             on_decode_error=self.on_event_decode_error)
+                    erasures = kombu.Consumer(
+                        channel, queues=[erased_queue()], accept=["json"], callbacks=[self.on_erased],
+                        on_decode_error=lambda message, exc: self._park_undecodable(ERASED_QUEUE, message, exc))
                     rpc_queue = rpc_server_queue(BRIDGE)
                     rpc = kombu.Consumer(
                         channel, queues=[rpc_queue], accept=["json"],
                         callbacks=[lambda body, message: self.on_rpc(body, message, producer)],
                         on_decode_error=lambda message, exc: message.reject(requeue=False))
-                    with events, rpc:
+                    with events, erasures, rpc:
                         self.ready.set()
                         log.info("bridge consuming", event_queue=EVENT_QUEUE, rpc_queue=rpc_queue.name)
                         while not stop.is_set():

@@ -151,6 +151,8 @@ def link_possible_duplicates(session: Session, referral: Referral) -> list[dict]
 
 
 def submitted_event(referral: Referral, links: list[dict]) -> dict:
+    """References, codes and pseudonymous keys only: no names, no addresses (the workflow asks
+    `contact_address` when it sends a mail)."""
     payload = {
         "referral_id": referral.id, "ref": referral.ref, "network": referral.network,
         "channel": referral.channel, "categories": list(referral.categories),
@@ -158,8 +160,7 @@ def submitted_event(referral: Referral, links: list[dict]) -> dict:
         "age": referral.age, "school_level": referral.school_level,
         "languages": list(referral.languages), "urgency": referral.urgency,
         "school_efforts_done": bool(referral.school_efforts),
-        "reporter_email": referral.reporter_email, "reporter_lang": referral.lang,
-        "school_email": referral.school_email, "consent": referral.consent,
+        "reporter_lang": referral.lang, "consent": referral.consent,
         "person_key": referral.person_key, "household_key": referral.household_key,
         "possible_duplicates": links, "draft": False,
         "direct_engagement": referral.direct_engagement,
@@ -237,6 +238,7 @@ WIPED_TEXT = ("reporter_name", "reporter_email", "first_name", "last_name", "des
               "person_key", "household_key")
 WIPED_OPTIONAL = ("reporter_phone", "school_email", "birth_date", "school_efforts",
                   "school_efforts_when", "school_efforts_result", "consent_reason", "expectations")
+# events stored before issue 10 still carry the addresses
 WIPED_EVENT_KEYS = ("reporter_email", "school_email", "person_key", "household_key")
 
 

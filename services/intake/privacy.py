@@ -141,7 +141,7 @@ def wipe_referral(session: Session, referral: Referral) -> bool:
             continue
         payload = dict(body["payload"])
         if any(payload.get(key) for key in domain.WIPED_EVENT_KEYS):
-            payload.update({key: None for key in domain.WIPED_EVENT_KEYS})
+            payload.update({key: None for key in domain.WIPED_EVENT_KEYS if key in payload})
             row.body = dict(body, payload=payload)
             changed = True
     for draft in session.scalars(select(Draft)):
@@ -152,6 +152,63 @@ def wipe_referral(session: Session, referral: Referral) -> bool:
 
 
 REFERRAL_ERASED = contracts.REFERRAL_ERASED
+SYSTEM_ORIGIN = "amqp"
+CONTACT_FIELDS = {"reporter": ("reporter_email",), "school_or_reporter": ("school_email", "reporter_email"),
+                  "school_other_than_reporter": ("school_email", "reporter_email")}
+
+
+def contact_address(session: Session, referral_id: str, role: str, purpose: str = "notification",
+                    caller: str = "referral workflow") -> str | None:
+    """The address a mail for `role` of the referral goes to, resolved at send time (events and
+    workflow inputs carry no addresses). None when there is none (any more: wiped or erased).
+    Audited as a read of the address fields, with the purpose."""
+    if role not in contracts.CONTACT_ROLES:
+        raise ValueError(f"role must be one of {', '.join(contracts.CONTACT_ROLES)}")
+    referral = session.get(Referral, referral_id) if isinstance(referral_id, str) else None
+    if referral is None:
+        raise LookupError(f"no referral {referral_id}")
+    reporter = (referral.reporter_email or "").strip() or None
+    school = (referral.school_email or "").strip() or None
+    if role == "reporter":
+        address = reporter
+    elif role == "school_or_reporter":
+        address = school or reporter
+    else:
+        address = school if school and school.lower() != (reporter or "").lower() else None
+    if address:
+        log_referral(session, {"username": caller, "role": "system", "origin": SYSTEM_ORIGIN},
+                     "read", referral, purpose or "notification", fields=CONTACT_FIELDS[role])
+    return address
+
+
+def apply_erasure_receipt(session: Session, envelope: dict) -> None:
+    """`<service>.erasure_confirmed`: one service wiped its copy of an erased referral; recorded
+    in the audit chain (action erase, the service as actor, the stores as fields)."""
+    payload = envelope["payload"]
+    service = payload.get("service")
+    if service not in contracts.ERASURE_CONFIRMERS:
+        raise ValueError(f"erasure_confirmed from an unknown service {service!r}")
+    referral = session.get(Referral, payload.get("referral_id") or "")
+    if referral is None:
+        raise LookupError(f"erasure_confirmed for unknown referral {payload.get('ref')}")
+    removed = payload.get("removed") if isinstance(payload.get("removed"), dict) else {}
+    log_referral(session, {"username": service, "role": "system", "origin": SYSTEM_ORIGIN}, "erase",
+                 referral, f"erasure confirmed by {service}",
+                 fields=[f"{store}:{count}" for store, count in sorted(removed.items())] or ["nothing left"])
+
+
+def erasure_status(session: Session, actor: dict, *, referral_id: str | None = None,
+                   ref: str | None = None) -> dict:
+    """Which services confirmed the erasure of this referral (from the audit chain)."""
+    referral = scoped_referral(session, actor, "erase", referral_id=referral_id, ref=ref)
+    entries = audit.listing(session, AUDIT, record_id=referral.id, limit=1000)
+    erased = [e for e in entries if e["action"] == "erase"]
+    confirmed = {e["actor"]: e["at"] for e in erased if e["role"] == "system"}
+    requested = [e["at"] for e in erased if e["role"] != "system"]
+    services = {name: confirmed.get(name) for name in contracts.ERASURE_CONFIRMERS}
+    return {"referral_id": referral.id, "ref": referral.ref,
+            "erased_at": min(requested) if requested else None, "services": services,
+            "complete": bool(requested) and all(services.values())}
 
 
 def erase_referral(session: Session, actor: dict, *, referral_id: str | None = None,

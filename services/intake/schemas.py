@@ -63,7 +63,8 @@ def _as_list(value) -> list[str]:
         value = value.split(",")
     if not isinstance(value, (list, tuple)):
         return [str(value)]
-    return [str(v).strip() for v in value if str(v).strip()]
+    # a form's text field ("nl, ar") arrives as a list of one: split every item
+    return [part.strip() for v in value for part in str(v).split(",") if part.strip()]
 
 
 def _as_bool(value) -> bool:

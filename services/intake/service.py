@@ -337,6 +337,22 @@ class IntakeService:
         return result
 
     @rpc
+    def erasure_status(self, actor, referral_id=None, ref=None):
+        """Which services confirmed the erasure of the referral (coordinator of its network)."""
+        try:
+            with session_scope(self.db) as session:
+                return privacy.erasure_status(session, actor, referral_id=referral_id, ref=ref)
+        except privacy.NotAllowed:
+            raise LookupError("not found") from None
+
+    @rpc
+    def contact_address(self, referral_id, role, purpose="notification"):
+        """The address of `role` (contracts.CONTACT_ROLES) of the referral, or None; for the
+        workflow's mails at send time. Audited."""
+        with session_scope(self.db) as session:
+            return privacy.contact_address(session, referral_id, role, purpose)
+
+    @rpc
     def audit_log(self, actor, limit=200, before=None):
         try:
             with session_scope(self.db) as session:
@@ -477,6 +493,31 @@ class IntakeService:
     def on_referral_anonymise(self, body):
         consume_once(self, consumer="intake.on_referral_anonymise", body=body,
                      apply=domain.anonymise_referral, processed_model=ProcessedMessage)
+
+    # every service confirms its part of an erasure (contracts.ERASURE_CONFIRMERS)
+    def _erasure_confirmed(self, source, body):
+        consume_once(self, consumer=f"intake.on_erasure_confirmed.{source}", body=body,
+                     apply=privacy.apply_erasure_receipt, processed_model=ProcessedMessage)
+
+    @event_handler(contracts.NOTIFICATIONS, contracts.ERASURE_CONFIRMED)
+    def on_erasure_confirmed_notifications(self, body):
+        self._erasure_confirmed(contracts.NOTIFICATIONS, body)
+
+    @event_handler(contracts.PORTAL, contracts.ERASURE_CONFIRMED)
+    def on_erasure_confirmed_portal(self, body):
+        self._erasure_confirmed(contracts.PORTAL, body)
+
+    @event_handler(contracts.REPORTING, contracts.ERASURE_CONFIRMED)
+    def on_erasure_confirmed_reporting(self, body):
+        self._erasure_confirmed(contracts.REPORTING, body)
+
+    @event_handler(contracts.MATCHING, contracts.ERASURE_CONFIRMED)
+    def on_erasure_confirmed_matching(self, body):
+        self._erasure_confirmed(contracts.MATCHING, body)
+
+    @event_handler(contracts.BRIDGE, contracts.ERASURE_CONFIRMED)
+    def on_erasure_confirmed_bridge(self, body):
+        self._erasure_confirmed(contracts.BRIDGE, body)
 
     @timer(interval=2)
     def relay_outbox(self):

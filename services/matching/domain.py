@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from netsterk.contracts import MATCHING
-from netsterk.db import add_to_outbox, utcnow
+from netsterk.db import add_to_outbox, delete_rows, utcnow
 from netsterk.envelope import make_envelope
 from services.matching import ranking
 from services.matching.models import (
@@ -314,6 +314,38 @@ def _remember(session: Session, clean: dict) -> None:
     subject.household_key, subject.categories = clean.get("household_key"), clean["categories"]
     subject.request = {k: v for k, v in clean.items() if k not in ("person_key", "household_key")}
     subject.ranked_at = utcnow()
+
+
+def _referral_of(envelope: dict) -> str:
+    referral_id = (envelope.get("payload") or {}).get("referral_id")
+    if not isinstance(referral_id, str) or not referral_id:
+        raise ValueError(f"{envelope.get('type')} needs a referral_id")
+    return referral_id
+
+
+def anonymise_subject(session: Session, envelope: dict) -> None:
+    """`referral_anonymise` (retention ended): the ranked referral keeps no pseudonymous person
+    or household key (nobody can be linked to it any more). Idempotent."""
+    subject = session.get(ReferralSubject, _referral_of(envelope))
+    if subject is not None:
+        subject.person_key = subject.household_key = None
+
+
+def erase_referral(session: Session, envelope: dict) -> dict:
+    """`intake.referral_erased`: what matching keyed to the referral goes (its ranked facts, its
+    engagements); the gaps it revealed stay as directory facts without the referral. The places
+    already counted in an offer's period stay taken. Idempotent; returns {table: rows}."""
+    referral_id = _referral_of(envelope)
+    networks = set(session.scalars(select(Engagement.network).where(Engagement.referral_id == referral_id)))
+    removed = {
+        "referral_subject": delete_rows(session, ReferralSubject, ReferralSubject.referral_id == referral_id),
+        "engagement": delete_rows(session, Engagement, Engagement.referral_id == referral_id),
+        "gap": session.execute(update(Gap).where(Gap.referral_id == referral_id)
+                               .values(referral_id=None)).rowcount or 0,
+    }
+    for network in networks:   # the ranking input changed (load, exclusions)
+        bump_version(session, network)
+    return removed
 
 
 def rank_offers(session: Session, request) -> list[dict]:

@@ -12,7 +12,7 @@ import eventlet
 from netsterk import contracts
 from netsterk.db import session_scope
 from netsterk.logging import get_logger, log_context
-from netsterk.nameko_support import Database, OutboxRelay, consume_once, health_report
+from netsterk.nameko_support import Database, OutboxRelay, consume_once, erase_and_confirm, health_report
 from netsterk.settings import get_settings
 from services.matching import catalogue, domain, hsds, spreadsheet
 from netsterk.refusal import answer
@@ -202,6 +202,16 @@ class MatchingService:
     def on_engagement_changed(self, body):
         consume_once(self, consumer="matching.on_engagement_changed", body=body,
                      apply=domain.apply_engagement, processed_model=ProcessedMessage)
+
+    @event_handler(contracts.WORKFLOW, contracts.REFERRAL_ANONYMISE)
+    def on_referral_anonymise(self, body):
+        consume_once(self, consumer="matching.on_referral_anonymise", body=body,
+                     apply=domain.anonymise_subject, processed_model=ProcessedMessage)
+
+    @event_handler(contracts.INTAKE, contracts.REFERRAL_ERASED)
+    def on_referral_erased(self, body):
+        erase_and_confirm(self, consumer="matching.on_referral_erased", body=body,
+                          erase=domain.erase_referral, processed_model=ProcessedMessage)
 
     @timer(interval=2)
     def relay_outbox(self):

@@ -99,9 +99,10 @@ def coordinator_lists(factory, network: str, now: datetime) -> tuple[list, list]
 
 
 def daily_digests(factory, send, *, now: datetime | None = None, coordinator_email: str,
-                  base_url: str, lang: str = "nl") -> list[dict]:
+                  base_url: str, language=lambda network, to, template: "nl") -> list[dict]:
     """One digest per network with something due today or overdue; `send(request)` is
-    send_email. Returns what was asked to be sent."""
+    send_email, `language(network, to, template)` the recipient's language. Returns what was
+    asked to be sent."""
     now = now or utcnow()
     date = now.astimezone(ZONE).date().isoformat()
     with session_scope(factory) as session:
@@ -112,6 +113,7 @@ def daily_digests(factory, send, *, now: datetime | None = None, coordinator_ema
         if not due and not overdue:
             continue
         ref = f"{network}-{date}"
+        lang = language(network, coordinator_email, "coordinator_digest")
         request = {"idempotency_key": f"digest:daily:{network}:{date}", "to": coordinator_email,
                    "template": "coordinator_digest", "lang": lang, "network": network,
                    "referral_ref": ref, "correlation_id": None,
@@ -122,9 +124,11 @@ def daily_digests(factory, send, *, now: datetime | None = None, coordinator_ema
     return results
 
 
-def weekly_overviews(factory, send, contacts, *, now: datetime | None = None, lang: str = "nl") -> list[dict]:
+def weekly_overviews(factory, send, contacts, *, now: datetime | None = None,
+                     language=lambda network, to, template: "nl") -> list[dict]:
     """One overview per organisation with open engagements; `contacts(network)` gives
-    {organisation_id: e-mail} (matching's offers)."""
+    {organisation_id: e-mail} (matching's offers), `language(network, to, template)` the
+    recipient's language."""
     now = now or utcnow()
     year, week, _ = now.astimezone(ZONE).isocalendar()
     with session_scope(factory) as session:
@@ -143,6 +147,7 @@ def weekly_overviews(factory, send, contacts, *, now: datetime | None = None, la
         if not to:
             results.append({"network": network, "organisation_id": org, "status": "no_address"})
             continue
+        lang = language(network, to, "partner_weekly")
         listing = "\n".join(f"- {ref}: {t('notifications.engagement_status.' + status, lang)}"
                             for ref, status in items)
         request = {"idempotency_key": f"digest:weekly:{network}:{org}:{year}-W{week:02d}", "to": to,

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from netsterk import links
 from netsterk.crypto import pseudonym
-from netsterk.db import session_scope, utcnow
+from netsterk.db import delete_rows, session_scope, utcnow
 from netsterk.logging import get_logger, log_context
 from netsterk.settings import get_settings
 from services.notifications import mailer
@@ -44,13 +44,15 @@ def address_key(address: str) -> str:
 
 # which portal page link in a context becomes which signed single-action links
 SIGNED = {"accept_url": ("accept", "decline"), "feedback_url": ("feedback",),
-          "answer_url": ("answer",), "confirm_url": ("confirm_efforts",)}
+          "answer_url": ("answer",), "confirm_url": ("confirm_efforts",),
+          "complete_url": ("complete_draft",)}
 
 
 def sign_links(context: dict, *, settings=None, now: float | None = None) -> dict:
     """Add signed, expiring, single-action links for the portal pages a context links to:
     `accept_url` (the engagement page) gets `accept_link` and `decline_link`; `feedback_url`,
-    `answer_url` and `confirm_url` are replaced by a signed link to the same page."""
+    `answer_url`, `confirm_url` and `complete_url` (`/drafts/<referral>/<draft token>`) are
+    replaced by a signed link for that one action."""
     settings = settings or get_settings()
     key, days = links.link_key(settings), settings.link_days
     out = dict(context)
@@ -58,11 +60,10 @@ def sign_links(context: dict, *, settings=None, now: float | None = None) -> dic
         target = links.parse_portal_url(out.get(field) or "")
         if target is None:
             continue
-        _kind, referral_id, token = target
-        base = str(out[field]).split("/" + {"engagement": "engagements", "information": "information",
-                                            "school_efforts": "school-efforts"}[_kind] + "/")[0]
+        _kind, referral_id, token, base = target
         for action in actions:
-            link = links.Link.new(action, referral_id, token, days=days, now=now)
+            link_id = links.draft_link_id(referral_id) if action == "complete_draft" else None
+            link = links.Link.new(action, referral_id, token, days=days, now=now, link_id=link_id)
             url = links.url(base, link, key)
             if field == "accept_url":
                 out[f"{action}_link"] = url
@@ -71,6 +72,69 @@ def sign_links(context: dict, *, settings=None, now: float | None = None) -> dic
     if out.get("accept_url") and not out.get("accept_link"):  # not a portal page: the page itself
         out["accept_link"] = out["decline_link"] = out["accept_url"]
     return out
+
+
+def mark_draft_link_used(session: Session, envelope: dict) -> None:
+    """A referral left the state `draft` (completed by the reporter or a coordinator): its
+    complete_draft link is used from then on."""
+    from services.notifications.models import UsedLink
+    p = envelope.get("payload") or {}
+    if p.get("from_state") != "draft" or p.get("to_state") in (None, "draft") or not p.get("referral_id"):
+        return
+    link_id = links.draft_link_id(str(p["referral_id"]))
+    if session.get(UsedLink, link_id) is None:
+        session.add(UsedLink(link_id=link_id, action="complete_draft", referral_id=str(p["referral_id"])[:64]))
+
+
+# templates whose recipient is the network's coordinators
+COORDINATOR_TEMPLATES = ("coordinator_escalation", "coordinator_digest", "coordinator_bounce")
+STAFF_LANGUAGES = ("nl", "en", "fr")
+
+
+def recipient_language(factory: sessionmaker, network: str, to: str, template: str, requested: str,
+                       settings=None) -> str:
+    """The one rule for the language of an e-mail: the language the network admin chose for this
+    address; else for coordinator mails NETSTERK_COORDINATOR_LANG; else what the sender asked
+    (the reporter's own language). French only where the network enables it."""
+    settings = settings or get_settings()
+    from services.notifications.models import RecipientLanguage
+    with session_scope(factory) as session:
+        chosen = session.get(RecipientLanguage, (network, address_key(str(to).strip().lower())))
+        lang = chosen.lang if chosen else None
+    if lang is None:
+        lang = settings.coordinator_lang if template in COORDINATOR_TEMPLATES else requested
+    return language_for(network, lang if lang in STAFF_LANGUAGES else requested, settings)
+
+
+def set_recipient_language(factory: sessionmaker, network: str, address: str, lang: str | None,
+                           by: str = "") -> dict:
+    """Choose (or with lang empty forget) the language of one address's e-mails in a network."""
+    from services.notifications.models import RecipientLanguage
+    address = str(address or "").strip().lower()
+    if not network or "@" not in address or len(address) > 254 or any(c.isspace() for c in address):
+        raise ValueError("a network and one e-mail address are needed")
+    if lang and lang not in STAFF_LANGUAGES:
+        raise ValueError(f"lang must be one of {', '.join(STAFF_LANGUAGES)}")
+    with session_scope(factory) as session:
+        row = session.get(RecipientLanguage, (network, address_key(address)))
+        if not lang:
+            if row is not None:
+                session.delete(row)
+            return {"network": network, "lang": None}
+        if row is None:
+            row = RecipientLanguage(network=network, to_key=address_key(address))
+            session.add(row)
+        row.address, row.lang, row.updated_by, row.updated_at = address, lang, str(by)[:64], utcnow()
+    return {"network": network, "lang": lang}
+
+
+def recipient_languages(factory: sessionmaker, network: str) -> list[dict]:
+    from services.notifications.models import RecipientLanguage
+    with session_scope(factory) as session:
+        rows = session.scalars(select(RecipientLanguage).where(RecipientLanguage.network == network))
+        return sorted(({"address": r.address, "lang": r.lang, "updated_by": r.updated_by,
+                        "updated_at": r.updated_at.isoformat() if r.updated_at else None} for r in rows),
+                      key=lambda r: r["address"])
 
 
 def language_for(network: str, lang: str, settings=None) -> str:
@@ -96,7 +160,7 @@ def store(factory: sessionmaker, request) -> tuple[str, bool]:
             OutgoingMail.idempotency_key == clean["idempotency_key"]))
         if existing:
             return existing, False
-    clean["lang"] = language_for(clean["network"], clean["lang"])
+    clean["lang"] = recipient_language(factory, clean["network"], clean["to"], clean["template"], clean["lang"])
     context = sign_links(clean["context"])
     override = template_override(factory, clean["network"], clean["template"], clean["lang"])
     subject, body = render(clean["template"], clean["lang"], context, override)
@@ -216,8 +280,43 @@ def anonymise_referral(session: Session, envelope: dict) -> int:
         if mail.status == "pending":
             mail.status, mail.last_error = "failed", ANONYMISED
         changed += 1
+    if payload.get("referral_id"):   # the events kept for a webhook hold the workflow's free texts
+        changed += _drop_webhook_deliveries(session, payload["referral_id"], pending_too=False)
     log.info("mails_anonymised", count=changed)
     return changed
+
+
+def _drop_webhook_deliveries(session: Session, referral_id: str, *, pending_too: bool) -> int:
+    from services.notifications.models import WebhookDelivery
+
+    conditions = [WebhookDelivery.body.contains(f'"referral_id":"{referral_id}"')]
+    if not pending_too:
+        conditions.append(WebhookDelivery.status != "pending")
+    return delete_rows(session, WebhookDelivery, *conditions)
+
+
+def erase_referral(session: Session, envelope: dict) -> dict:
+    """`intake.referral_erased`: everything notifications holds of the referral goes: its mails
+    (addresses, bodies), the used links, the digest read models, the failing-address mark it
+    caused, the webhook deliveries. Idempotent; returns {store: rows removed}."""
+    from services.notifications.models import EngagementView, TaskView, UsedLink
+
+    payload = envelope["payload"]
+    referral_id, network, ref = payload.get("referral_id"), payload.get("network"), payload.get("ref")
+    if not referral_id or not network or not ref:
+        raise ValueError("referral_erased needs referral_id, network and ref")
+    removed = {
+        "outgoing_mail": delete_rows(session, OutgoingMail, OutgoingMail.network == network,
+                                     OutgoingMail.referral_ref == ref),
+        "failing_address": delete_rows(session, FailingAddress, FailingAddress.network == network,
+                                       FailingAddress.last_referral_ref == ref),
+        "used_link": delete_rows(session, UsedLink, UsedLink.referral_id == referral_id),
+        "task_view": delete_rows(session, TaskView, TaskView.referral_id == referral_id),
+        "engagement_view": delete_rows(session, EngagementView, EngagementView.referral_id == referral_id),
+    }
+    removed["webhook_delivery"] = _drop_webhook_deliveries(session, referral_id, pending_too=True)
+    log.info("referral_erased", **removed)
+    return removed
 
 
 # --- the failed list ------------------------------------------------------------------------------

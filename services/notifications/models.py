@@ -140,3 +140,17 @@ class WebhookDelivery(Base):
 
 class ProcessedMessage(ProcessedMessageMixin, Base):
     """Event message ids notifications already applied (idempotent consumer)."""
+
+
+class RecipientLanguage(Base):
+    """The language a network's staff or partner address wants its e-mails in (the coordinators'
+    mailbox, a partner's contact address), set by the network admin. Found by the address key;
+    the address itself only encrypted."""
+    __tablename__ = "recipient_language"
+
+    network: Mapped[str] = mapped_column(String(64), primary_key=True)
+    to_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    address: Mapped[str] = mapped_column(EncryptedText)
+    lang: Mapped[str] = mapped_column(String(2))
+    updated_by: Mapped[str] = mapped_column(String(64), default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -19,7 +19,7 @@ from netsterk.contracts import (
 )
 from netsterk.i18n import LANGUAGES
 from netsterk.logging import get_logger, log_context
-from netsterk.nameko_support import Database, consume_once, health_report
+from netsterk.nameko_support import Database, consume_once, erase_and_confirm, health_report
 from netsterk.settings import get_settings
 from services.notifications import digests, domain, invitations, mailer, templates, webhooks
 from services.notifications.models import ProcessedMessage, TemplateOverride
@@ -27,6 +27,11 @@ from services.notifications.models import ProcessedMessage, TemplateOverride
 log = get_logger(__name__)
 
 RETRY_TICK_SECONDS = 5
+
+
+def digests_enabled(value) -> bool:
+    """Digests run unless switched off (off, false, 0, no)."""
+    return str(value).strip().lower() not in ("off", "false", "0", "no")
 
 
 class NotificationsService:
@@ -87,9 +92,9 @@ class NotificationsService:
 
     @event_handler(INTAKE, REFERRAL_ERASED)
     def on_referral_erased(self, body):
-        """Erasure on request (issue 10): the same wipe as after retention."""
-        consume_once(self, consumer="notifications.on_referral_erased", body=body,
-                     apply=domain.anonymise_referral, processed_model=ProcessedMessage)
+        """Erasure on request (issue 10): every record of the referral goes; intake gets a receipt."""
+        erase_and_confirm(self, consumer="notifications.on_referral_erased", body=body,
+                          erase=domain.erase_referral, processed_model=ProcessedMessage)
 
     @timer(interval=RETRY_TICK_SECONDS)
     def retry_pending(self):
@@ -138,6 +143,19 @@ class NotificationsService:
     @rpc
     def use_link(self, link_id, action, referral_id):
         return domain.use_link(self.db, link_id, action, referral_id)
+
+    # --- the language of a staff or partner address's e-mails (network admin) ------------------
+    @rpc
+    def recipient_languages(self, network):
+        return domain.recipient_languages(self.db, network)
+
+    @rpc
+    def set_recipient_language(self, network, address, lang, by=""):
+        """{problems: []} when saved (lang empty: forgotten), else what is wrong."""
+        try:
+            return dict(domain.set_recipient_language(self.db, network, address, lang, by), problems=[])
+        except ValueError as exc:
+            return {"problems": [str(exc)]}
 
     # --- templates: a network's own wording, with a preview ----------------------------------
     @rpc
@@ -198,6 +216,7 @@ class NotificationsService:
     # --- read models for the digests, webhooks -------------------------------------------------
     def _task_and_hook(self, session, envelope):
         digests.apply_task(session, envelope)
+        domain.mark_draft_link_used(session, envelope)
         webhooks.enqueue(session, envelope)
 
     @event_handler(WORKFLOW, REFERRAL_STATE_CHANGED)
@@ -215,6 +234,9 @@ class NotificationsService:
         consume_once(self, consumer="notifications.on_engagement_changed", body=body,
                      apply=digests.apply_engagement, processed_model=ProcessedMessage)
 
+    def _language(self, network, to, template):
+        return domain.recipient_language(self.db, network, to, template, "nl")
+
     def _send_quietly(self, request):
         try:
             return self.send_email(request)
@@ -229,7 +251,7 @@ class NotificationsService:
         at = datetime.fromisoformat(now) if now else None
         return digests.daily_digests(self.db, self._send_quietly, now=at,
                                      coordinator_email=settings.coordinator_email,
-                                     base_url=settings.portal_url)
+                                     base_url=settings.portal_url, language=self._language)
 
     @rpc
     def send_weekly_overviews(self, now=None):
@@ -243,16 +265,16 @@ class NotificationsService:
                 if offer.get("organisation_id") and offer.get("contact_email"):
                     found.setdefault(offer["organisation_id"], offer["contact_email"])
             return found
-        return digests.weekly_overviews(self.db, self._send_quietly, contacts, now=at)
+        return digests.weekly_overviews(self.db, self._send_quietly, contacts, now=at,
+                                        language=self._language)
 
     @timer(interval=60)
     def digest_clock(self):
         """Sends the daily digest after DIGEST_HOUR (Europe/Brussels, default 7) and the weekly
         overview on DIGEST_WEEKDAY (0 = Monday) after that hour; the idempotency keys make a
-        second tick the same day send nothing. On when NETSTERK_DIGESTS=on (or nameko config
-        DIGESTS); off by default so a test stack's mail sink holds only what the test caused."""
-        enabled = self.config.get("DIGESTS", os.environ.get("NETSTERK_DIGESTS", "off"))
-        if str(enabled).lower() not in ("on", "true", "1", "yes"):
+        second tick the same day send nothing. On by default; NETSTERK_DIGESTS=off (or nameko
+        config DIGESTS) turns them off (test stacks whose mail sink holds only what they caused)."""
+        if not digests_enabled(self.config.get("DIGESTS", os.environ.get("NETSTERK_DIGESTS", "on"))):
             return
         local = datetime.now(digests.ZONE)
         if local.hour < int(self.config.get("DIGEST_HOUR", os.environ.get("NETSTERK_DIGEST_HOUR", 7))):

@@ -18,7 +18,7 @@ TEMPLATES = (
     "partner_engagement", "partner_reminder", "reporter_received", "reporter_closed",
     "school_efforts_request", "coordinator_escalation", "information_request", "closure_feedback",
     "reporter_redirected", "partner_withdrawn", "feedback_reminder",
-    "coordinator_bounce", "coordinator_digest", "partner_weekly",
+    "coordinator_bounce", "coordinator_digest", "partner_weekly", "reporter_draft",
 )
 # what a preview fills in (the network admin's template page)
 SAMPLE_CONTEXT = {
@@ -33,9 +33,14 @@ SAMPLE_CONTEXT = {
     "overdue_list": "- NS-2026-000124 (matching)", "inbox_url": "https://portal.example/",
     "open_count": "1", "engagement_list": "- NS-2026-000123: Outreach",
     "status_url": "https://portal.example/status/r/t",
+    "complete_url": "https://portal.example/drafts/r/t",
+    "categories": ["truancy", "wellbeing"], "age_band": "12-15", "school_level": "secondary",
+    "urgency": "normal", "languages": ["nl", "ar"], "area": "Mechelen-Noord", "answer_by": "2026-12-07",
 }
-# context values shown as their label (codes in the context, words in the e-mail)
-LABELLED = {"state": "state.{}", "re_engaged": "notifications.re_engaged.{}"}
+# context values shown as their label (codes in the context, words in the e-mail); a list of
+# codes shows as its labels separated by commas
+LABELLED = {"state": "state.{}", "re_engaged": "notifications.re_engaged.{}", "categories": "category.{}",
+            "languages": "language.{}", "school_level": "level.{}", "urgency": "portal.urgency.{}"}
 
 
 class TemplateError(ValueError):
@@ -105,7 +110,10 @@ def check_override(template: str, subject: str, body: str) -> list[str]:
 
 
 def _display(key: str, value, lang: str) -> str:
-    """A context value as it appears in the e-mail (a state or outcome code shows as its label)."""
+    """A context value as it appears in the e-mail (a state or outcome code shows as its label,
+    a list of codes as their labels)."""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_display(key, item, lang) for item in value)
     text = str(value)
     label_key = LABELLED[key].format(text) if key in LABELLED else None
     if label_key in CATALOGUE:

@@ -33,6 +33,8 @@ POLICY: dict[str, frozenset[str]] = {name: frozenset(roles) for name, roles in {
     # e-mails that were not sent, bouncing addresses; the network's own e-mail wording (issue 7)
     "notifications.failed": ("coordinator", "network_admin"),
     "notifications.templates": ("network_admin",),
+    # the language each staff or partner address gets its e-mails in (the coordinators' mailbox...)
+    "notifications.languages": ("network_admin", "coordinator"),
     # privacy (issue 10): rights of access / erasure, and the audit log
     "privacy.rights": ("coordinator",),
     "privacy.audit": ("network_admin",),

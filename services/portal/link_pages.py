@@ -1,9 +1,12 @@
 """The pages behind the signed single-action links of e-mails (netsterk/links.py): `/l/<token>`.
 
 GET shows what the link will do (a mail scanner that follows links changes nothing); POST does
-it, once. A link that is not ours, expired or already used says so and what to do instead.
-accept / decline answer an engagement request; feedback, answer and confirm_efforts lead to the
-party's page of that one referral (the workflow accepts each answer once)."""
+it, once, and records the use. A link that is not ours, expired or already used says so (404 /
+410). accept / decline answer an engagement request; feedback, answer and confirm_efforts serve
+the form of that one action here (the party's page renderers and handlers of web.py, posting
+back to the link); complete_draft checks the referral still is a draft and sends the reporter
+on to intake's prefilled form of that one draft (notifications marks the link used once the
+referral leaves `draft`)."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -17,14 +20,16 @@ from netsterk.i18n import both
 from netsterk.logging import get_logger, log_context
 from netsterk.nameko_support import html_response
 from netsterk.settings import get_settings
-from services.portal import pages, schemas
+from services.portal import pages, schemas, web
 from services.portal.pages import e, layout, message_box
 from services.portal.web import Refused, _engagement, call_bridge, html_page
 
 log = get_logger(__name__)
 
-PAGES = {"feedback": "/engagements/{r}/{k}", "answer": "/information/{r}/{k}",
-         "confirm_efforts": "/school-efforts/{r}/{k}"}
+# the forms a link serves itself: action -> (show, submit) of web.py, called with the link
+FORMS = {"feedback": (web.feedback_form, web.engagement_feedback),
+         "answer": (web.information, web.information_answer),
+         "confirm_efforts": (web.school_efforts, web.school_efforts_confirm)}
 
 
 def _when(value) -> str:
@@ -61,11 +66,28 @@ def verify(service, token: str) -> links.Link:
 def _open_engagement(service, link: links.Link) -> tuple[dict, dict]:
     snapshot, found = _engagement(service, link.referral_id, link.key)
     if found.get("status") != "proposed":
-        status = str(found.get("status") or "")
-        raise Refused(410, both("links.no_longer", reason=both(f"portal.engagement_status.{status}")
-                                if status in ("accepted", "declined", "withdrawn", "expired", "completed")
-                                else status))
+        raise Refused(410, both("links.no_longer", reason=web.label_of_status(str(found.get("status") or ""))))
     return snapshot, found
+
+
+def _signed(service, link: links.Link, token: str) -> web.SignedLink:
+    def used():
+        log.info("link_used", action=link.action)
+        return _notifications(service, "use_link", link.id, link.action, link.referral_id)
+    return web.SignedLink(url=f"/l/{quote(token, safe='')}", command_id=f"link-{link.id}", used=used)
+
+
+def _to_draft(service, link: links.Link):
+    """complete_draft: while the referral is a draft, on to intake's form of that one draft."""
+    try:
+        snapshot = call_bridge(service, "get_referral", link.referral_id)
+    except Refused as refused:
+        if refused.status == 404:
+            raise Refused(404, both("links.invalid")) from refused
+        raise
+    if snapshot.get("state") != "draft":
+        raise Refused(410, both("links.draft_done", ref=snapshot.get("ref", "")))
+    return redirect(f"{get_settings().intake_url}/referrals/draft/{quote(link.key, safe='')}", code=303)
 
 
 def _form(link: links.Link, token: str, ref: str, error: str | None = None) -> str:
@@ -86,9 +108,12 @@ def _form(link: links.Link, token: str, ref: str, error: str | None = None) -> s
 @html_page
 def link_page(service, request, token: str):
     link = verify(service, token)
-    if link.action in PAGES:
-        return redirect(PAGES[link.action].format(r=quote(link.referral_id, safe=""),
-                                                  k=quote(link.key, safe="")), code=303)
+    if link.action == "complete_draft":
+        return _to_draft(service, link)
+    if link.action in FORMS:
+        show, _submit = FORMS[link.action]
+        return show(service, request, referral_id=link.referral_id, token=link.key,
+                    link=_signed(service, link, token))
     if link.action not in ("accept", "decline"):
         raise Refused(404, both("links.invalid"))
     snapshot, _found = _open_engagement(service, link)
@@ -98,6 +123,10 @@ def link_page(service, request, token: str):
 @html_page
 def link_submit(service, request, token: str):
     link = verify(service, token)
+    if link.action in FORMS:
+        _show, submit = FORMS[link.action]
+        return submit(service, request, referral_id=link.referral_id, token=link.key,
+                      link=_signed(service, link, token))
     if link.action not in ("accept", "decline"):
         raise Refused(404, both("links.invalid"))
     snapshot, found = _open_engagement(service, link)
@@ -106,9 +135,9 @@ def link_submit(service, request, token: str):
     try:
         args = schemas.respond_args(values, found["token"], found.get("organisation_name") or "partner")
         with log_context(network=snapshot.get("network"), referral_ref=snapshot.get("ref")):
-            call_bridge(service, "act", link.referral_id, "partner_respond", args, f"link-{link.id}")
-            _notifications(service, "use_link", link.id, link.action, link.referral_id)
-            log.info("link_used", action=link.action)
+            signed = _signed(service, link, token)
+            call_bridge(service, "act", link.referral_id, "partner_respond", args, signed.command_id)
+            signed.used()
     except (schemas.ActionError, Refused) as error:
         if isinstance(error, Refused) and error.status != 422:
             raise

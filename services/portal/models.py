@@ -7,7 +7,7 @@ from sqlalchemy import JSON, Boolean, DateTime, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from netsterk import ratelimit
-from netsterk.crypto import EncryptedText
+from netsterk.crypto import EncryptedJSON, EncryptedText
 from netsterk.db import ProcessedMessageMixin, utcnow
 
 ROLES = ("coordinator", "partner_staff", "network_admin", "analyst", "ops")
@@ -39,8 +39,8 @@ class User(Base):
 
 
 class Task(Base):
-    """One referral as the coordinator inbox sees it: fed by the workflow's events. No personal
-    data: reference, network, state, categories, urgency and deadlines only."""
+    """One referral as the coordinator inbox sees it: fed by the workflow's events. Reference,
+    network, state, categories, urgency and deadlines in clear; the attention reasons encrypted."""
     __tablename__ = "task"
 
     referral_id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -55,7 +55,8 @@ class Task(Base):
     urgency: Mapped[str] = mapped_column(String(8), default="normal")
     deadlines: Mapped[dict] = mapped_column(JSON, default=dict)
     overdue: Mapped[dict] = mapped_column(JSON, default=dict)
-    attention: Mapped[list] = mapped_column(JSON, default=list)
+    # free-text reasons (a task's text, a partner's name...): encrypted at rest (0004)
+    attention: Mapped[list] = mapped_column(EncryptedJSON, default=list)
     revision: Mapped[int] = mapped_column(Integer, default=0)
     anonymised: Mapped[bool] = mapped_column(Boolean, default=False)
 

@@ -44,7 +44,8 @@ def local_time(value, *, date_only: bool = False) -> str:
 NAVIGATION = {
     "coordinator": (("/", "portal.nav.inbox"), ("/referrals/phone", "portal.nav.phone"),
                     ("/mail", "portal.nav.mail"), ("/directory", "portal.nav.directory"),
-                    ("/reports", "portal.nav.reports"), ("/notifications/failed", "portal.nav.notifications")),
+                    ("/reports", "portal.nav.reports"), ("/notifications/failed", "portal.nav.notifications"),
+                    ("/notifications/languages", "portal.nav.mail_languages")),
     "partner_staff": (("/partner", "portal.nav.engagements"), ("/directory", "portal.nav.directory"),
                       ("/engagements/direct", "portal.nav.direct"), ("/catalogue/sessions", "catalogue.session.nav")),
     "network_admin": (("/admin", "portal.nav.admin"), ("/admin/users", "portal.nav.users"),
@@ -52,7 +53,8 @@ NAVIGATION = {
                       ("/directory", "portal.nav.directory"), ("/directory/changes", "portal.nav.changes"),
                       ("/directory/rules", "portal.nav.rules"), ("/reports", "portal.nav.reports"),
                       ("/notifications/failed", "portal.nav.notifications"),
-                      ("/notifications/templates", "portal.nav.templates")),
+                      ("/notifications/templates", "portal.nav.templates"),
+                      ("/notifications/languages", "portal.nav.mail_languages")),
     "analyst": (("/reports", "portal.nav.reports"), ("/directory", "portal.nav.directory")),
     "ops": (("/ops", "portal.nav.ops"), ("/ops/queues", "portal.nav.queues"),
             ("/ops/workflows", "portal.nav.workflows")),
@@ -384,24 +386,45 @@ def detail_page(user, snapshot: dict, *, error: str | None = None, values: dict 
     return layout(both("portal.detail.title", ref=snapshot.get("ref", "")), body, user=user)
 
 
-def _partner_form(base: str, path: str, intro_key: str, fields: str, submit_key: str, css: str = "") -> str:
-    return (f'<form method="post" action="{base}/{path}" class="card {css}" id="partner-{path}">'
-            f'<p>{e(both(intro_key))}</p>{_command_field()}{fields}'
+def _partner_form(base: str, path: str, intro_key: str, fields: str, submit_key: str, css: str = "", *,
+                  action: str | None = None) -> str:
+    """A partner's form; it posts to `<base>/<path>`, or to `action` (a signed link's own page)."""
+    return (f'<form method="post" action="{e(action) if action else f"{base}/{path}"}" class="card {css}" '
+            f'id="partner-{path}"><p>{e(both(intro_key))}</p>{_command_field()}{fields}'
             f'<button type="submit">{e(both(submit_key))}</button></form>')
+
+
+def _feedback_form(base: str, action: str | None = None) -> str:
+    return _partner_form(base, "feedback", "portal.engagement.feedback_intro",
+                         _textarea("text", "portal.detail.feedback", required=True),
+                         "portal.engagement.feedback_submit", action=action)
+
+
+def _engagement_facts(snapshot: dict, engagement: dict, categories: list[str]) -> str:
+    return ('<dl class="card">'
+            f'<dt>{e(both("portal.column.ref"))}</dt><dd>{e(snapshot.get("ref"))}</dd>'
+            f'<dt>{e(both("portal.column.offer"))}</dt><dd>{e(engagement.get("offer_name"))}</dd>'
+            f'<dt>{e(both("portal.column.organisation"))}</dt><dd>{e(engagement.get("organisation_name"))}</dd>'
+            f'<dt>{e(both("portal.column.categories"))}</dt>'
+            f'<dd>{e(", ".join(label("category", c) for c in categories))}</dd>'
+            f'<dt>{e(both("portal.column.status"))}</dt>'
+            f'<dd>{e(label("portal.engagement_status", engagement.get("status")))}</dd></dl>')
+
+
+def feedback_page(snapshot: dict, engagement: dict, categories: list[str], action: str, *,
+                  error: str | None = None) -> str:
+    """Only the feedback form of one engagement (a signed feedback link: it posts to `action`)."""
+    base = f'/engagements/{e(snapshot["referral_id"])}/{e(engagement["token"])}'
+    return layout(both("portal.engagement.title", ref=snapshot.get("ref", "")),
+                  message_box(error) + _engagement_facts(snapshot, engagement, categories)
+                  + _feedback_form(base, action))
 
 
 def engagement_page(snapshot: dict, engagement: dict, categories: list[str], *,
                     error: str | None = None, user=None) -> str:
     base = f'/engagements/{e(snapshot["referral_id"])}/{e(engagement["token"])}'
     status = engagement.get("status")
-    facts = (
-        '<dl class="card">'
-        f'<dt>{e(both("portal.column.ref"))}</dt><dd>{e(snapshot.get("ref"))}</dd>'
-        f'<dt>{e(both("portal.column.offer"))}</dt><dd>{e(engagement.get("offer_name"))}</dd>'
-        f'<dt>{e(both("portal.column.organisation"))}</dt><dd>{e(engagement.get("organisation_name"))}</dd>'
-        f'<dt>{e(both("portal.column.categories"))}</dt>'
-        f'<dd>{e(", ".join(label("category", c) for c in categories))}</dd>'
-        f'<dt>{e(both("portal.column.status"))}</dt><dd>{e(label("portal.engagement_status", status))}</dd></dl>')
+    facts = _engagement_facts(snapshot, engagement, categories)
     if status == "proposed":
         reasons = [("", "—")] + [(r, both("portal.decline_reason." + r)) for r in DECLINE_REASONS]
         action = (
@@ -414,10 +437,8 @@ def engagement_page(snapshot: dict, engagement: dict, categories: list[str], *,
             f'{e(both("portal.engagement.decline"))}</button></form>')
     elif status in ACCEPTED_ENGAGEMENT:
         outcomes = [(o, both("portal.end_outcome." + o)) for o in END_OUTCOMES]
-        action = (f'<p><a id="plan-link" href="{base}/plan">{e(both("wrap.plan.link"))}</a></p>' + 
-            _partner_form(base, "feedback", "portal.engagement.feedback_intro",
-                          _textarea("text", "portal.detail.feedback", required=True),
-                          "portal.engagement.feedback_submit")
+        action = (f'<p><a id="plan-link" href="{base}/plan">{e(both("wrap.plan.link"))}</a></p>'
+            + _feedback_form(base)
             + _partner_form(base, "help", "portal.engagement.help_intro",
                             _textarea("text", "portal.field.question", required=True),
                             "portal.engagement.help_submit", "secondary")
@@ -445,8 +466,10 @@ def status_page(snapshot: dict) -> str:
     return layout(both("portal.status.title", ref=snapshot.get("ref", "")), body)
 
 
-def information_page(question: dict, token: str, *, error: str | None = None, answer: str = "") -> str:
-    base = f'/information/{e(question["referral_id"])}/{e(token)}'
+def information_page(question: dict, token: str, *, error: str | None = None, answer: str = "",
+                     action: str | None = None) -> str:
+    """The reporter's answer form; it posts to its own page, or to `action` (a signed link)."""
+    base = e(action) if action else f'/information/{e(question["referral_id"])}/{e(token)}'
     body = (message_box(error)
             + f'<p>{e(both("portal.information.intro"))}</p><blockquote class="card">{e(question.get("question"))}</blockquote>'
             f'<form method="post" action="{base}" class="card" id="information-answer">{_command_field()}'
@@ -455,8 +478,10 @@ def information_page(question: dict, token: str, *, error: str | None = None, an
     return layout(both("portal.information.title", ref=question.get("ref", "")), body)
 
 
-def school_efforts_page(request: dict, token: str, *, error: str | None = None, summary: str = "") -> str:
-    base = f'/school-efforts/{e(request["referral_id"])}/{e(token)}'
+def school_efforts_page(request: dict, token: str, *, error: str | None = None, summary: str = "",
+                        action: str | None = None) -> str:
+    """The school's confirmation form; it posts to its own page, or to `action` (a signed link)."""
+    base = e(action) if action else f'/school-efforts/{e(request["referral_id"])}/{e(token)}'
     body = (message_box(error) + f'<p>{e(both("portal.school.intro"))}</p>'
             f'<form method="post" action="{base}" class="card" id="school-efforts">{_command_field()}'
             + _textarea("summary", "portal.field.summary", summary, True)

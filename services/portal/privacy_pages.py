@@ -191,7 +191,28 @@ def erase(service, request) -> Response:
     with log_context(network=user.network, referral_ref=result["ref"]):
         log.info("privacy_erase", role=user.role)
     return html_response(pages.layout(both("privacy.title"), _form(
-        user, info=both("privacy.erased", ref=result["ref"])), user=user))
+        user, info=both("privacy.erased", ref=result["ref"])) + _erasure_table(
+        _intake(service, "erasure_status", _actor(user, request), ref=result["ref"])), user=user))
+
+
+def _erasure_table(status: dict) -> str:
+    """Per service: when it confirmed its part of the erasure, or that it has not (yet)."""
+    e = pages.e
+    rows = "".join(f'<tr><td>{e(name)}</td><td>{e(at or both("privacy.erasure_pending"))}</td></tr>'
+                   for name, at in status["services"].items())
+    state = both("privacy.erasure_complete" if status["complete"] else "privacy.erasure_incomplete")
+    return (f'<section class="card" id="erasure-status"><h2>{e(both("privacy.erasure_status", ref=status["ref"]))}</h2>'
+            f'<p>{e(state)}</p><table><tbody>{rows}</tbody></table>'
+            f'<p><a href="/privacy/erasure?ref={e(status["ref"])}">{e(both("privacy.erasure_refresh"))}</a></p></section>')
+
+
+@html_page
+def erasure_status(service, request) -> Response:
+    """Which services confirmed the erasure of a referral (coordinator of its network)."""
+    user = _require(session_user(service, request), RIGHTS)
+    ref = (request.args.get("ref") or "").strip()[:32]
+    status = _intake(service, "erasure_status", _actor(user, request), ref=ref)
+    return html_response(pages.layout(both("privacy.title"), _erasure_table(status), user=user))
 
 
 @html_page

@@ -11,7 +11,7 @@ from netsterk.contracts import (
     REFERRAL_TASK_UPDATED, WORKFLOW,
 )
 from netsterk.db import session_scope
-from netsterk.nameko_support import Database, consume_once, health_report, http_health
+from netsterk.nameko_support import Database, consume_once, erase_and_confirm, health_report, http_health
 from services.portal import directory
 from services.portal import catalogue_pages, conference_pages, plan_pages
 from services.portal import auth, intake_entry, mailbox, privacy_pages, tasks, web
@@ -79,8 +79,8 @@ class PortalService:
 
     @event_handler(INTAKE, REFERRAL_ERASED)
     def on_referral_erased(self, body):
-        consume_once(self, consumer="portal.on_referral_erased", body=body,
-                     apply=tasks.apply_anonymise, processed_model=ProcessedMessage)
+        erase_and_confirm(self, consumer="portal.on_referral_erased", body=body,
+                          erase=tasks.erase, processed_model=ProcessedMessage)
 
     # --- staff pages ---
     # --- referrals entered by staff (through intake) ---
@@ -278,6 +278,14 @@ class PortalService:
     def notifications_templates(self, request):
         return template_pages.templates_page(self, request)
 
+    @http("GET", "/notifications/languages")
+    def notifications_languages(self, request):
+        return template_pages.languages_page(self, request)
+
+    @http("POST", "/notifications/languages")
+    def notifications_languages_submit(self, request):
+        return template_pages.languages_submit(self, request)
+
     @http("GET", "/notifications/templates/<string:template>/<string:lang>")
     def notifications_template(self, request, template, lang):
         return template_pages.template_edit(self, request, template=template, lang=lang)
@@ -360,6 +368,10 @@ class PortalService:
     @http("POST", "/privacy/erase")
     def privacy_erase(self, request):
         return privacy_pages.erase(self, request)
+
+    @http("GET", "/privacy/erasure")
+    def privacy_erasure(self, request):
+        return privacy_pages.erasure_status(self, request)
 
     @http("GET", "/privacy/audit")
     def privacy_audit(self, request):

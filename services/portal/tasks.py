@@ -1,6 +1,7 @@
 """The coordinator inbox: a read model of referrals, fed only by the workflow's events
 (`referral_state_changed`, `referral_task_updated`, `referral_anonymise`), never by asking every
-workflow. It holds no personal data: reference, network, state, categories, urgency, deadlines."""
+workflow. Reference, network, state, categories, urgency, deadlines; the attention reasons (free
+text) are stored encrypted and dropped at anonymisation; erasure removes the row."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -9,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from netsterk.contracts import FINAL_STATES, STATES
+from netsterk.db import delete_rows
 from services.portal.models import Task
 
 URGENCIES = ("normal", "urgent")
@@ -112,6 +114,19 @@ def apply_anonymise(session: Session, envelope: dict) -> Task | None:
     task.attention, task.deadlines, task.overdue, task.due_at = [], {}, {}, None
     session.flush()
     return task
+
+
+def erase(session: Session, envelope: dict) -> dict:
+    """`intake.referral_erased`: the referral's task and its partners' engagement rows go.
+    Idempotent; returns {table: rows removed}."""
+    from services.portal.models import PartnerEngagement
+
+    referral_id = envelope["payload"].get("referral_id")
+    if not referral_id:
+        raise TaskEventError("referral_erased misses referral_id")
+    return {"task": delete_rows(session, Task, Task.referral_id == referral_id),
+            "partner_engagement": delete_rows(session, PartnerEngagement,
+                                              PartnerEngagement.referral_id == referral_id)}
 
 
 def is_overdue(task: dict, now: datetime | None = None) -> bool:

@@ -21,6 +21,7 @@ log = get_logger(__name__)
 
 FAILED_ROLES = "notifications.failed"          # actions of access.POLICY
 TEMPLATE_ROLES = "notifications.templates"
+LANGUAGE_ROLES = "notifications.languages"
 
 
 def _user(service, request, action):
@@ -95,8 +96,44 @@ def templates_page(service, request):
     rows = [[f'<a href="/notifications/templates/{e(r["template"])}/{e(r["lang"])}">{e(r["template"])}</a>',
              e(r["lang"]), "✓" if r["custom"] else ""]
             for r in _rpc(service, "template_list", user.network)]
-    body = _table([both("notify_admin.col.template"), "lang", ""], rows, "templates")
+    body = (f'<p><a href="/notifications/languages">{e(both("notify_admin.languages.title"))}</a></p>'
+            + _table([both("notify_admin.col.template"), "lang", ""], rows, "templates"))
     return html_response(layout(both("notify_admin.templates.title"), body, user=user))
+
+
+def _languages(service, user, *, problems=(), info: str | None = None, address: str = "") -> str:
+    rows = [[e(r["address"]), e(r["lang"]), e(r.get("updated_by") or ""), e(r.get("updated_at") or "")]
+            for r in _rpc(service, "recipient_languages", user.network) or []]
+    options = "".join(f'<option value="{lang}">{lang}</option>' for lang in LANGUAGES)
+    body = ("".join(message_box(p) for p in problems) + message_box(info, "info")
+            + f'<p>{e(both("notify_admin.languages.intro", default=get_settings().coordinator_lang))}</p>'
+            + (_table([both("notify_admin.col.address"), "lang", both("notify_admin.col.by"),
+                       both("notify_admin.col.when")], rows, "recipient-languages") if rows else "")
+            + '<form method="post" action="/notifications/languages" class="card" id="language-form">'
+            f'<label>{e(both("notify_admin.col.address"))}<input name="address" type="email" '
+            f'value="{e(address)}" required></label>'
+            f'<label>lang<select name="lang"><option value="">{e(both("notify_admin.languages.forget"))}'
+            f'</option>{options}</select></label>'
+            f'<button type="submit">{e(both("notify_admin.templates.save"))}</button></form>')
+    return layout(both("notify_admin.languages.title"), body, user=user)
+
+
+@html_page
+def languages_page(service, request):
+    user = _user(service, request, LANGUAGE_ROLES)
+    return html_response(_languages(service, user))
+
+
+@html_page
+def languages_submit(service, request):
+    """Choose (or forget) the language of one address's e-mails in the user's network."""
+    user = _user(service, request, LANGUAGE_ROLES)
+    address = (request.form.get("address") or "").strip()
+    saved = _rpc(service, "set_recipient_language", user.network, address,
+                 request.form.get("lang") or "", user.username)
+    if saved.get("problems"):
+        return html_response(_languages(service, user, problems=saved["problems"], address=address), status=422)
+    return html_response(_languages(service, user, info=both("notify_admin.templates.saved")))
 
 
 def _editor(user, template: str, lang: str, subject: str, body_text: str, fields: list[str], *,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hmac
 import json
+from dataclasses import dataclass
 from functools import wraps
+from typing import Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -15,6 +17,7 @@ from werkzeug.wrappers import Response
 
 from sqlalchemy import or_, select
 
+from netsterk.catalogue import CATALOGUE
 from netsterk.contracts import STATES
 from netsterk.db import session_scope, utcnow
 from netsterk.i18n import both
@@ -486,24 +489,56 @@ def engagement(service, request, referral_id: str, token: str) -> Response:
     return html_response(pages.engagement_page(snapshot, found, _categories(service, snapshot)))
 
 
-def _partner_act(service, request, referral_id: str, token: str, action: str, build, done) -> Response:
+@dataclass(frozen=True)
+class SignedLink:
+    """A page reached through a signed single-action link (`/l/<token>`, link_pages.py): its form
+    posts back there, the link's id makes the command id, and `used()` records its one use."""
+    url: str
+    command_id: str
+    used: Callable[[], object]
+
+
+def _command(values: dict, link: SignedLink | None) -> str:
+    return link.command_id if link else schemas.command_id(values.get("command_id"))
+
+
+def _partner_act(service, request, referral_id: str, token: str, action: str, build, done,
+                 link: SignedLink | None = None) -> Response:
     snapshot, found = _engagement(service, referral_id, token)
     by = found.get("organisation_name") or "partner"
     try:
         values = schemas.form_data(request.form)
         args = build(values, found["token"], by)
-        command = schemas.command_id(values.get("command_id"))
         with log_context(network=snapshot.get("network"), referral_ref=snapshot.get("ref")):
-            call_bridge(service, "act", referral_id, action, args, command)
+            call_bridge(service, "act", referral_id, action, args, _command(values, link))
+            if link:
+                link.used()
             log.info("partner_action_done", action=action)
     except (schemas.ActionError, Refused) as error:
         if isinstance(error, Refused) and error.status != 422:
             raise
-        return html_response(pages.engagement_page(snapshot, found, _categories(service, snapshot),
-                                                   error=error.message), status=422)
-    back = f"/engagements/{quote(referral_id, safe='')}/{quote(token, safe='')}"
+        categories = _categories(service, snapshot)
+        page = (pages.feedback_page(snapshot, found, categories, link.url, error=error.message) if link
+                else pages.engagement_page(snapshot, found, categories, error=error.message))
+        return html_response(page, status=422)
+    back = None if link else f"/engagements/{quote(referral_id, safe='')}/{quote(token, safe='')}"
     return html_response(pages.confirmation_page(both("portal.engagement.title", ref=snapshot.get("ref", "")),
                                                  done(args), back))
+
+
+@html_page
+def feedback_form(service, request, referral_id: str, token: str, link: SignedLink) -> Response:
+    """The feedback form alone (a signed feedback link), for an engagement a partner works on."""
+    snapshot, found = _engagement(service, referral_id, token)
+    if found.get("status") not in pages.ACCEPTED_ENGAGEMENT:
+        status = str(found.get("status") or "")
+        raise Refused(410, both("links.no_longer", reason=label_of_status(status)))
+    return html_response(pages.feedback_page(snapshot, found, _categories(service, snapshot), link.url))
+
+
+def label_of_status(status: str) -> str:
+    key = f"portal.engagement_status.{status}"
+    return both(key) if key in CATALOGUE else status
 
 
 @html_page
@@ -514,9 +549,10 @@ def engagement_respond(service, request, referral_id: str, token: str) -> Respon
 
 
 @html_page
-def engagement_feedback(service, request, referral_id: str, token: str) -> Response:
+def engagement_feedback(service, request, referral_id: str, token: str,
+                        link: SignedLink | None = None) -> Response:
     return _partner_act(service, request, referral_id, token, "submit_feedback", schemas.feedback_args,
-                        lambda args: both("portal.engagement.feedback_sent"))
+                        lambda args: both("portal.engagement.feedback_sent"), link)
 
 
 @html_page
@@ -543,47 +579,54 @@ def _question(service, referral_id: str, token: str, kind: str = "information") 
 
 
 @html_page
-def school_efforts(service, request, referral_id: str, token: str) -> Response:
+def school_efforts(service, request, referral_id: str, token: str, link: SignedLink | None = None) -> Response:
     return html_response(pages.school_efforts_page(_question(service, referral_id, token, "school_efforts"),
-                                                   token))
+                                                   token, action=link.url if link else None))
 
 
 @html_page
-def school_efforts_confirm(service, request, referral_id: str, token: str) -> Response:
+def school_efforts_confirm(service, request, referral_id: str, token: str,
+                           link: SignedLink | None = None) -> Response:
     question = _question(service, referral_id, token, "school_efforts")
     values = schemas.form_data(request.form)
     try:
         args = schemas.school_efforts_args(values, token)
-        command = schemas.command_id(values.get("command_id"))
-        call_bridge(service, "act", referral_id, "confirm_school_efforts", args, command)
+        call_bridge(service, "act", referral_id, "confirm_school_efforts", args, _command(values, link))
+        if link:
+            link.used()
     except (schemas.ActionError, Refused) as error:
         if isinstance(error, Refused) and error.status != 422:
             raise
         return html_response(pages.school_efforts_page(question, token, error=error.message,
-                                                       summary=values.get("summary") or ""), status=422)
+                                                       summary=values.get("summary") or "",
+                                                       action=link.url if link else None), status=422)
     log.info("school_efforts_confirmed")
     return html_response(pages.confirmation_page(
         both("portal.school.title", ref=question.get("ref", "")), both("portal.school.thanks"), None))
 
 
 @html_page
-def information(service, request, referral_id: str, token: str) -> Response:
-    return html_response(pages.information_page(_question(service, referral_id, token), token))
+def information(service, request, referral_id: str, token: str, link: SignedLink | None = None) -> Response:
+    return html_response(pages.information_page(_question(service, referral_id, token), token,
+                                                 action=link.url if link else None))
 
 
 @html_page
-def information_answer(service, request, referral_id: str, token: str) -> Response:
+def information_answer(service, request, referral_id: str, token: str,
+                       link: SignedLink | None = None) -> Response:
     question = _question(service, referral_id, token)
     values = schemas.form_data(request.form)
     try:
         args = schemas.answer_args(values, token)
-        command = schemas.command_id(values.get("command_id"))
-        call_bridge(service, "act", referral_id, "answer_information", args, command)
+        call_bridge(service, "act", referral_id, "answer_information", args, _command(values, link))
+        if link:
+            link.used()
     except (schemas.ActionError, Refused) as error:
         if isinstance(error, Refused) and error.status != 422:
             raise
         return html_response(pages.information_page(question, token, error=error.message,
-                                                    answer=values.get("answer") or ""), status=422)
+                                                    answer=values.get("answer") or "",
+                                                    action=link.url if link else None), status=422)
     log.info("information_answered")
     return html_response(pages.confirmation_page(
         both("portal.information.title", ref=question.get("ref", "")),

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from netsterk import contracts
 from netsterk.contracts import STATES
+from netsterk.db import delete_rows
 from services.reporting import facts
 from services.reporting.facts import as_utc
 from services.reporting.models import (
@@ -278,6 +279,21 @@ def apply_anonymise(session: Session, p: dict, derived: dict) -> dict:
         body["payload"] = dict(body["payload"], person_key=None)
         row.body = body
     return {}
+
+
+def erase(session: Session, envelope: dict) -> dict:
+    """`intake.referral_erased`: every fact of the referral and its logged events go, and the
+    report cells lose what it contributed (the counts no longer include it). Idempotent;
+    returns {table: rows removed}."""
+    referral_id, _network = _referral_and_network(envelope)
+    lock_referral(session, referral_id)
+    fact = session.get(ReferralFact, referral_id)
+    if fact is not None:
+        facts.apply_difference(session, fact.network, fact.contributions or [], [])
+    for gap in session.scalars(select(GapFact).where(GapFact.referral_id == referral_id)):
+        facts.apply_difference(session, gap.network, gap.contributions or [], [])
+    return {model.__tablename__: delete_rows(session, model, model.referral_id == referral_id)
+            for model in (StageFact, TransitionFact, EngagementFact, GapFact, ReferralFact, EventLog)}
 
 
 APPLY = {

@@ -11,7 +11,9 @@ from nameko.web.handlers import http
 from netsterk import contracts
 from netsterk.db import session_scope
 from netsterk.i18n import both
-from netsterk.nameko_support import Database, consume_once, health_report, http_health, json_response
+from netsterk.nameko_support import (
+    Database, consume_once, erase_and_confirm, health_report, http_health, json_response,
+)
 from services.reporting import domain, export, reports, views
 from services.reporting.models import ProcessedMessage
 
@@ -58,6 +60,12 @@ class ReportingService:
     @event_handler(contracts.WORKFLOW, domain.ANONYMISE)
     def on_anonymise(self, body):
         self._consume("reporting.on_anonymise", domain.ANONYMISE, body)
+
+    @event_handler(contracts.INTAKE, contracts.REFERRAL_ERASED)
+    def on_referral_erased(self, body):
+        """Erasure on request: the referral's facts go (not only its key); intake gets a receipt."""
+        erase_and_confirm(self, consumer="reporting.on_referral_erased", body=body,
+                          erase=domain.erase, processed_model=ProcessedMessage)
 
     # --- RPC ---
     @rpc

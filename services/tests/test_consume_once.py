@@ -96,3 +96,41 @@ def test_database_unavailable_tells_connection_errors_from_refusals():
     assert database_unavailable(OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly")))
     assert not database_unavailable(IntegrityError("INSERT", {}, Exception("duplicate key")))
     assert not database_unavailable(ValueError("no"))
+
+
+def test_erase_and_confirm_parks_the_erasure_when_its_receipt_cannot_be_published(tmp_path, amqp_uri,
+                                                                                  monkeypatch):
+    """The wipe is committed, but the receipt does not reach the broker: the erasure message waits
+    in the dead-letter queue with the reason; replaying it wipes nothing more and confirms."""
+    from netsterk import erasure
+    from netsterk.nameko_support import erase_and_confirm
+    from netsterk.testing import erasure_event, erasure_receipts
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'svc.db'}")
+    Base.metadata.create_all(engine)
+    service = SimpleNamespace(db=sessionmaker(engine, expire_on_commit=False), config={"AMQP_URI": amqp_uri},
+                              name="portal")
+    wiped = []
+
+    def erase(session, envelope):
+        wiped.append(envelope["message_id"])
+        return {"effect": 1}
+
+    consumer = "portal.test_erasure"
+    event = erasure_event("r-9")
+    before = dead_letters(amqp_uri, consumer)
+
+    def broken(*args, **kwargs):
+        raise ConnectionError("broker gone")
+    with monkeypatch.context() as patch:
+        patch.setattr(erasure, "publish_receipt", broken)
+        assert erase_and_confirm(service, consumer=consumer, body=event, erase=erase,
+                                 processed_model=Processed) == "dead_lettered"
+    assert wiped == [event["message_id"]] and dead_letters(amqp_uri, consumer) == before + 1
+    with erasure_receipts(amqp_uri, "portal") as take:      # the replay from the dead-letter queue
+        assert erase_and_confirm(service, consumer=consumer, body=event, erase=erase,
+                                 processed_model=Processed) == "duplicate"
+        [receipt] = take(1)
+    assert wiped == [event["message_id"]] and receipt["payload"]["removed"] == {}
+    assert receipt["message_id"] == f"{event['message_id']}:portal"
+    engine.dispose()

@@ -26,6 +26,7 @@ def chaos_stack(tmp_path_factory):
         env = {
             "NETSTERK_REPORTING_DATABASE_URL": reporting_url,
             "NETSTERK_VAR_DIR": str(var_dir),
+            "NETSTERK_DIGESTS": "off",   # on by default; a test sink holds only what the test caused
             "NETSTERK_AMQP_URI": amqp_uri,
             "NETSTERK_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
             "NETSTERK_TEMPORAL_TASK_QUEUE": "referrals-chaos",

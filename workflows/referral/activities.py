@@ -3,7 +3,9 @@
 They reach the nameko services over RabbitMQ with kombu (netsterk.amqp), never nameko itself.
 - rank_offers: RPC `matching.rank_offers`.
 - send_email: RPC `notifications.send_email`; idempotency_key = workflow_id + ":" + purpose, so a
-  retry or a replay never sends a mail twice.
+  retry or a replay never sends a mail twice. A request that names a `recipient` role gets its
+  address from `intake.contact_address` at send time (audited there, purpose "notification");
+  none (the school is the reporter, or the data were erased) means no mail.
 - publish_state_change: the `referral_workflow.referral_state_changed` event, message_id
   `<workflow_id>:<sequence>`, so consumers dedupe a retried publish.
 - publish_workflow_event: any other `referral_workflow.<type>` event (referral_task_updated,
@@ -17,7 +19,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from netsterk.amqp import RemoteError, ThreadConnections
-from netsterk.contracts import MATCHING, NOTIFICATIONS, REFERRAL_STATE_CHANGED, WORKFLOW
+from netsterk.contracts import INTAKE, MATCHING, NOTIFICATIONS, REFERRAL_STATE_CHANGED, WORKFLOW
 from netsterk.envelope import make_envelope
 from netsterk.logging import get_logger, log_context
 from netsterk.settings import get_settings
@@ -99,7 +101,16 @@ class ReferralActivities:
         if request.template.startswith("reporter_") and request.workflow_id.startswith("referral-"):
             # the reporter follows the referral through a signed status link, without an account
             context["status_url"] = self.portal_url + status_path(request.workflow_id.removeprefix("referral-"))
-        to = request.to or self.coordinator_email
+        if request.to:
+            to = request.to
+        elif request.recipient:
+            to = self.contact_address(request)
+            if not to:
+                log.info("e-mail without recipient skipped", purpose=request.purpose,
+                         recipient=request.recipient)
+                return {"status": "no_recipient"}
+        else:
+            to = self.coordinator_email
         if not to:
             raise ApplicationError(f"no address for e-mail {request.purpose}",
                                    type="InvalidEmailRequest", non_retryable=True)
@@ -121,6 +132,21 @@ class ReferralActivities:
             log.info("e-mail handed to notifications", purpose=request.purpose,
                      template=request.template, status=(result or {}).get("status"))
             return result
+
+    def contact_address(self, request: EmailRequest) -> str | None:
+        """The address of the request's recipient role, from intake (which audits the read)."""
+        referral_id = request.workflow_id.removeprefix("referral-")
+        with log_context(network=request.network, referral_ref=request.referral_ref):
+            try:
+                return self.rpc_call(INTAKE, "contact_address", referral_id, request.recipient,
+                                     "notification")
+            except RemoteError as exc:
+                if exc.exc_type == "LookupError":   # the referral is gone from intake: nobody to mail
+                    return None
+                if exc.exc_type in REFUSED_REQUEST_TYPES:
+                    raise ApplicationError(f"intake refused the recipient {request.recipient}: {exc.value}",
+                                           type="InvalidEmailRequest", non_retryable=True) from exc
+                raise
 
     @activity.defn(name="publish_state_change")
     def publish_state_change(self, change: StateChange) -> str:

@@ -62,9 +62,7 @@ class ReferralInput:
     languages: list[str]
     urgency: str
     school_efforts_done: bool
-    reporter_email: str
     reporter_lang: str
-    school_email: str | None
     submitted_at: str
     correlation_id: str
     deadlines: Deadlines | None = None
@@ -80,11 +78,19 @@ class ReferralInput:
     # open referrals of the same young person or household that intake found: [{referral_id, ref,
     # match, overlapping}]; the coordinator decides whether to merge
     possible_duplicates: list[dict] = field(default_factory=list)
+    # an e-mail draft: the secret token of intake's prefilled form (the reporter's signed
+    # complete_draft link leads to it)
+    draft_token: str | None = None
+    # runs started before the patch `contacts-at-send-time` got the addresses in their input (and
+    # keep using them); newer runs get none: the send_email activity asks intake by role
+    reporter_email: str | None = None
+    school_email: str | None = None
 
     @classmethod
     def from_event(cls, envelope: dict, *, deadlines: Deadlines | None = None,
                    coordinator_email: str | None = None) -> "ReferralInput":
-        """Build from a validated `referral_submitted` envelope; ValueError names what is wrong."""
+        """Build from a validated `referral_submitted` envelope; ValueError names what is wrong.
+        Addresses an older event may still carry are not taken over (intake resolves them)."""
         payload = envelope["payload"]
         problems = []
 
@@ -125,11 +131,9 @@ class ReferralInput:
         efforts = payload.get("school_efforts_done")
         if not isinstance(efforts, bool):
             problems.append("school_efforts_done must be true or false")
-        reporter_email = text("reporter_email")
         reporter_lang = payload.get("reporter_lang", "nl")
         if reporter_lang not in ("nl", "en"):
             problems.append("reporter_lang must be 'nl' or 'en'")
-        school_email = text("school_email", optional=True)
         submitted_at = text("submitted_at")
         draft = payload.get("draft", False)
         if not isinstance(draft, bool):
@@ -143,7 +147,7 @@ class ReferralInput:
             problems.append("possible_duplicates must be a list of objects")
             duplicates = []
         keys = {}
-        for key in ("person_key", "household_key", "neighbourhood"):
+        for key in ("person_key", "household_key", "neighbourhood", "draft_token"):
             keys[key] = text(key, optional=True)
         correlation_id = envelope.get("correlation_id")
         if not isinstance(correlation_id, str) or not correlation_id:
@@ -153,8 +157,7 @@ class ReferralInput:
         return cls(referral_id=referral_id, ref=ref, network=network, channel=channel,
                    categories=categories, postcode=postcode, age=age, school_level=school_level,
                    languages=languages, urgency=urgency, school_efforts_done=efforts,
-                   reporter_email=reporter_email, reporter_lang=reporter_lang,
-                   school_email=school_email, submitted_at=submitted_at,
+                   reporter_lang=reporter_lang, submitted_at=submitted_at,
                    correlation_id=correlation_id, deadlines=deadlines,
                    coordinator_email=coordinator_email, draft=draft,
                    direct_engagement=dict(direct) if direct else None,
@@ -170,7 +173,7 @@ class EmailRequest:
     workflow_id: str
     purpose: str
     template: str
-    to: str | None           # None: the network's coordinator address (settings)
+    to: str | None           # None: `recipient`'s address, else the coordinator's (settings)
     lang: str
     context: dict[str, Any]
     network: str
@@ -178,6 +181,8 @@ class EmailRequest:
     correlation_id: str
     link_field: str | None = None
     link_path: str | None = None
+    # a role of contracts.CONTACT_ROLES: the activity asks intake for the address at send time
+    recipient: str | None = None
 
 
 @dataclass
@@ -220,3 +225,14 @@ DRAFT_FACTS = {"categories": list, "postcode": str, "age": int, "school_level": 
 def draft_facts(payload: dict) -> dict:
     """The facts of a completed draft from a `referral_submitted` payload (draft: false)."""
     return {key: payload[key] for key in DRAFT_FACTS if payload.get(key) not in (None, "", [])}
+
+
+AGE_BANDS = ((6, 11), (12, 15), (16, 18), (19, 25))
+
+
+def age_band(age: int | None) -> str:
+    """The band a partner sees instead of the age ("12-15"); "" when unknown or outside 6-25."""
+    for low, high in AGE_BANDS:
+        if isinstance(age, int) and low <= age <= high:
+            return f"{low}-{high}"
+    return ""

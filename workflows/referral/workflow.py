@@ -9,6 +9,10 @@ the foundation code (histories without the marker, see workflows/tests/histories
 replay with `self.v2 == False` and keep the old command sequence: one partner at a time, one
 feedback timer, no task events, no retention timer. New runs take every v2 path. Remove a v1
 branch only when no v1 run can still be open (24 months of retention after closure included).
+`workflow.patched(CONTACTS_AT_SEND_TIME)` (issue 10), asked at the start too: newer runs hold no
+e-mail address (their mails name a recipient role, intake answers at send time; the closure
+always asks for the school's mail); runs without the marker (v1_*, v2_* histories) address their
+mails from the input as before.
 """
 from __future__ import annotations
 
@@ -26,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
         ENGAGEMENT_CHANGED, REFERRAL_ANONYMISE, REFERRAL_TASK_UPDATED, workflow_id,
     )
     from workflows.referral.shared import (
-        DRAFT_FACTS, Deadlines, EmailRequest, ReferralInput, StateChange, WorkflowEvent,
+        DRAFT_FACTS, Deadlines, EmailRequest, ReferralInput, StateChange, WorkflowEvent, age_band,
     )
     from workflows.referral.states import (
         DECLINE_REASONS, END_OUTCOMES, FHIR_TASK_STATUS, RE_ENGAGED, TASK_ACTIONS, TRIAGE_DECISIONS,
@@ -37,6 +41,9 @@ with workflow.unsafe.imports_passed_through():
 LIFECYCLE_V2 = "lifecycle-v2"
 RESERVE_PLACE = "reserve-place-on-accept"   # an accept first takes a place of the offer in matching
 CASE_CONFERENCE = "case-conference"          # tasks with due dates (a case conference's actions)
+# mails to the reporter and the school name a role; intake gives the address at send time (the
+# input holds no addresses). Runs without the marker keep the addresses of their input.
+CONTACTS_AT_SEND_TIME = "contacts-at-send-time"
 MAX_TASKS = 50
 MAX_EXTENSION = 60          # working days one extend_deadline may add
 
@@ -127,6 +134,7 @@ class ReferralWorkflow:
         self.input = input
         self.config = input.deadlines or Deadlines()
         self.v2 = True                            # settled at the start of run()
+        self.by_role = True                       # CONTACTS_AT_SEND_TIME, settled in run()
         self.state: str | None = None
         self.history: list[dict] = []
         self.log: list[dict] = []                 # actions that are not moves (who, when, what)
@@ -165,9 +173,17 @@ class ReferralWorkflow:
     @workflow.run
     async def run(self, input: ReferralInput) -> dict:
         self.v2 = workflow.patched(LIFECYCLE_V2)
+        self.by_role = workflow.patched(CONTACTS_AT_SEND_TIME)
         workflow.logger.info("referral workflow started", extra={"referral_ref": input.ref})
-        self._mail("reporter_received", "reporter_received", input.reporter_email,
-                   input.reporter_lang, {"ref": input.ref})
+        if self.v2 and input.draft and input.draft_token:
+            # the receipt of an e-mailed concern asks the reporter to complete it (same activity,
+            # only its input differs: replay-safe); notifications signs the link for that draft
+            self._mail_contact("reporter_received", "reporter_draft", "reporter", input.reporter_lang,
+                               {"ref": input.ref},
+                               link=("complete_url", f"/drafts/{input.referral_id}/{input.draft_token}"))
+        else:
+            self._mail_contact("reporter_received", "reporter_received", "reporter",
+                               input.reporter_lang, {"ref": input.ref})
         if self.v2 and input.direct_engagement and not input.direct_engagement.get("offer_name"):
             found = await workflow.execute_activity(
                 "describe_offer", {"network": input.network, **input.direct_engagement},
@@ -384,32 +400,33 @@ class ReferralWorkflow:
         if state == "awaiting_school_efforts":
             if self.v2:
                 self.school_token = str(workflow.uuid4())
-            self._mail("school_efforts_request", "school_efforts_request",
-                       i.school_email or i.reporter_email, i.reporter_lang, {"ref": i.ref},
-                       link=("confirm_url", self._school_path()))
+            self._mail_contact("school_efforts_request", "school_efforts_request",
+                               "school_or_reporter", i.reporter_lang, {"ref": i.ref},
+                               link=("confirm_url", self._school_path()))
         elif state == "matching":
             await self._rank()
         elif state == "closed" and self.v2:
             self._closure_mails()
         elif state == "closed":
-            self._mail("reporter_closed", "reporter_closed", i.reporter_email, i.reporter_lang,
-                       {"ref": i.ref, "outcome": self.outcome or "", "state": state})
+            self._mail_contact("reporter_closed", "reporter_closed", "reporter", i.reporter_lang,
+                               {"ref": i.ref, "outcome": self.outcome or "", "state": state})
         elif state == "redirected" and self.redirected_to:
-            self._mail("reporter_redirected", "reporter_redirected", i.reporter_email,
-                       i.reporter_lang, {"ref": i.ref, "to_service": self.redirected_to,
-                                         "reason": self.outcome or ""})
+            self._mail_contact("reporter_redirected", "reporter_redirected", "reporter",
+                               i.reporter_lang, {"ref": i.ref, "to_service": self.redirected_to,
+                                                 "reason": self.outcome or ""})
         elif state in ("rejected", "redirected") or (self.v2 and state in ("withdrawn", "merged")):
-            self._mail(f"reporter_{state}", "reporter_closed", i.reporter_email, i.reporter_lang,
-                       {"ref": i.ref, "outcome": self.outcome or "", "state": state})
+            self._mail_contact(f"reporter_{state}", "reporter_closed", "reporter", i.reporter_lang,
+                               {"ref": i.ref, "outcome": self.outcome or "", "state": state})
 
     def _closure_mails(self) -> None:
         """The reporter and the school hear the outcome (the school once when it reported)."""
         i = self.input
         context = {"ref": i.ref, "re_engaged": self.closure["re_engaged"],
                    "what_was_done": self.closure["what_was_done"]}
-        self._mail("reporter_closed", "closure_feedback", i.reporter_email, i.reporter_lang, context)
-        if i.school_email and i.school_email.strip().lower() != i.reporter_email.strip().lower():
-            self._mail("school_closed", "closure_feedback", i.school_email, "nl", context)
+        self._mail_contact("reporter_closed", "closure_feedback", "reporter", i.reporter_lang, context)
+        # by role, intake answers "no address" when the school is the reporter
+        if self.by_role or (i.school_email and i.school_email.strip().lower() != i.reporter_email.strip().lower()):
+            self._mail_contact("school_closed", "closure_feedback", "school_other_than_reporter", "nl", context)
 
     async def _rank(self) -> None:
         i = self.input
@@ -438,10 +455,10 @@ class ReferralWorkflow:
         due = self.deadlines.pop(name, None)
         i = self.input
         if name == "school_efforts_reminder":
-            self._mail("school_efforts_reminder", "school_efforts_request",
-                       i.school_email or i.reporter_email, i.reporter_lang,
-                       {"ref": i.ref, "reminder": True},
-                       link=("confirm_url", self._school_path()))
+            self._mail_contact("school_efforts_reminder", "school_efforts_request",
+                               "school_or_reporter", i.reporter_lang,
+                               {"ref": i.ref, "reminder": True},
+                               link=("confirm_url", self._school_path()))
         elif name == "school_efforts":
             reason = "school efforts not confirmed"
             await self._transition("triage", SYSTEM, reason)
@@ -531,9 +548,19 @@ class ReferralWorkflow:
         self.deadlines[f"partner_reminder:{engagement.offer_id}"] = self._due(self.config.partner_reminder)
         self.deadlines[f"partner_response:{engagement.offer_id}"] = self._due(self.config.partner_response)
         self._mail(f"partner_engagement:{engagement.token}", "partner_engagement",
-                   engagement.contact_email, "nl",
-                   {"ref": self.input.ref, "offer_name": engagement.offer_name},
+                   engagement.contact_email, "nl", self._decision_facts(engagement),
                    link=("accept_url", self._engagement_path(engagement)))
+
+    def _decision_facts(self, engagement: Engagement) -> dict:
+        """What a partner needs to decide, and no more: no name, no exact age, no address.
+        Codes (categories, level, urgency, languages) become words in the mail's language."""
+        i = self.input
+        due = self.deadlines.get(f"partner_response:{engagement.offer_id}")
+        return {"ref": i.ref, "offer_name": engagement.offer_name, "categories": list(i.categories),
+                "age_band": age_band(i.age), "school_level": i.school_level or "",
+                "urgency": i.urgency, "languages": list(i.languages),
+                "area": i.neighbourhood or i.postcode or "",
+                "answer_by": due.astimezone(BRUSSELS).date().isoformat() if due else ""}
 
     def _drop_engagement_deadlines(self, offer_id: str) -> None:
         for prefix in ("partner_reminder", "partner_response", "feedback"):
@@ -580,13 +607,26 @@ class ReferralWorkflow:
     # ---------------------------------------------------------------- mail and attention
 
     def _mail(self, purpose: str, template: str, to: str | None, lang: str, context: dict,
-              *, link: tuple[str, str] | None = None) -> None:
+              *, link: tuple[str, str] | None = None, recipient: str | None = None) -> None:
         request = EmailRequest(
             workflow_id=workflow.info().workflow_id, purpose=purpose, template=template, to=to,
             lang=lang, context=context, network=self.input.network, referral_ref=self.input.ref,
             correlation_id=self.input.correlation_id,
-            link_field=link[0] if link else None, link_path=link[1] if link else None)
+            link_field=link[0] if link else None, link_path=link[1] if link else None,
+            recipient=recipient)
         self.mail_tasks.append(asyncio.create_task(self._send(request)))
+
+    def _mail_contact(self, purpose: str, template: str, role: str, lang: str, context: dict,
+                      *, link: tuple[str, str] | None = None) -> None:
+        """A mail to the reporter or the school (`role`: contracts.CONTACT_ROLES). A run from
+        before CONTACTS_AT_SEND_TIME addresses it from its input; newer runs hold no address."""
+        if self.by_role:
+            self._mail(purpose, template, None, lang, context, link=link, recipient=role)
+            return
+        i = self.input
+        to = {"reporter": i.reporter_email, "school_or_reporter": i.school_email or i.reporter_email,
+              "school_other_than_reporter": i.school_email}[role]
+        self._mail(purpose, template, to, lang, context, link=link)
 
     async def _send(self, request: EmailRequest) -> None:
         try:
@@ -922,9 +962,9 @@ class ReferralWorkflow:
         self.overdue.pop("triage", None)
         self.deadlines["information"] = self._due(self.config.information)
         self._record("ask_information", args["by"], "question sent to the reporter")
-        self._mail(f"information_request:{len(self.questions)}", "information_request",
-                   i.reporter_email, i.reporter_lang, {"ref": i.ref, "question": args["question"]},
-                   link=("answer_url", f"/information/{i.referral_id}/{token}"))
+        self._mail_contact(f"information_request:{len(self.questions)}", "information_request",
+                           "reporter", i.reporter_lang, {"ref": i.ref, "question": args["question"]},
+                           link=("answer_url", f"/information/{i.referral_id}/{token}"))
 
     async def _do_answer_information(self, args) -> None:
         question = self._open_question()

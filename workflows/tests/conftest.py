@@ -124,8 +124,7 @@ def make_input(**overrides) -> ReferralInput:
         referral_id=referral_id, ref="MEC-2026-0001", network="mechelen", channel="web",
         categories=["truancy"], postcode="2800", age=14, school_level="secondary",
         languages=["nl"], urgency="normal", school_efforts_done=True,
-        reporter_email="reporter@school.example", reporter_lang="nl",
-        school_email="care@school.example", submitted_at="2026-11-24T09:00:00+00:00",
+        reporter_lang="nl", submitted_at="2026-11-24T09:00:00+00:00",
         correlation_id=f"corr-{referral_id}")
     values.update(overrides)
     return ReferralInput(**values)

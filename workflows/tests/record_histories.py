@@ -100,6 +100,21 @@ async def draft_merged(env, task_queue):
     return handle
 
 
+async def draft_completed(env, task_queue):
+    """An e-mail draft (its receipt carries the complete-draft link), completed with the facts it
+    lacked, engaged (the request carries the decision facts), withdrawn."""
+    handle = await start(env, task_queue, make_input(draft=True, categories=[], age=None, reporter_lang="en",
+                                                     draft_token="draft-tok-1"))
+    await state_is(handle, "draft")
+    await handle.execute_update(ReferralWorkflow.complete_draft, {
+        "by": "reporter", "school_efforts_done": True,
+        "facts": {"categories": ["truancy"], "age": 13, "school_level": "secondary"}})
+    await handle.execute_update(ReferralWorkflow.triage, {"by": "c", "decision": "accept"})
+    await handle.execute_update(ReferralWorkflow.choose_partner, {"by": "c", "offer_ids": ["offer-a"]})
+    await handle.execute_update(ReferralWorkflow.withdraw, {"by": "c", "reason": "ingetrokken"})
+    return handle
+
+
 async def case_conference(env, task_queue):
     """A case conference's actions as tasks (`case-conference`): one done, one overdue, closed."""
     handle = await start(env, task_queue, make_input())
@@ -121,7 +136,8 @@ async def case_conference(env, task_queue):
 
 SCENARIOS = {"happy_path": happy_path, "decline_then_timeout": decline_then_timeout,
              "rejected": rejected, "question_extend_withdraw": question_extend_withdraw,
-             "draft_merged": draft_merged, "case_conference": case_conference}
+             "draft_merged": draft_merged, "case_conference": case_conference,
+             "draft_completed": draft_completed}
 OPEN_SCENARIOS = {"decline_then_timeout"}   # stored while still running
 
 

@@ -18,11 +18,14 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from netsterk.amqp import RemoteError, connect, event_exchange, publish_event, rpc_call
-from netsterk.contracts import BRIDGE, INTAKE, REFERRAL_STATE_CHANGED, REFERRAL_SUBMITTED, WORKFLOW, workflow_id
+from netsterk.contracts import (
+    BRIDGE, ERASURE_CONFIRMED, INTAKE, REFERRAL_ERASED, REFERRAL_STATE_CHANGED, REFERRAL_SUBMITTED, WORKFLOW,
+    workflow_id,
+)
 from netsterk.envelope import make_envelope
 from netsterk.settings import REPO_ROOT
 from netsterk.testing import free_port, rabbit_vhost, wait_until
-from workflows.bridge import EVENT_QUEUE
+from workflows.bridge import ERASED_QUEUE, EVENT_QUEUE
 from workflows.codec import data_converter
 from workflows.referral.activities import ReferralActivities
 from workflows.referral.shared import EmailRequest
@@ -118,8 +121,7 @@ def submitted(referral_id: str, **payload) -> dict:
     body = {"referral_id": referral_id, "ref": "MEC-2026-0042", "network": "mechelen",
             "channel": "web", "categories": ["truancy"], "postcode": "2800", "age": 15,
             "school_level": "secondary", "languages": ["nl"], "urgency": "normal",
-            "school_efforts_done": True, "reporter_email": "reporter@school.example",
-            "reporter_lang": "nl", "school_email": None,
+            "school_efforts_done": True, "reporter_lang": "nl",
             "submitted_at": "2026-11-24T09:00:00+00:00"}
     body.update(payload)
     return make_envelope(REFERRAL_SUBMITTED, body, network="mechelen", referral_ref="MEC-2026-0042")
@@ -420,3 +422,76 @@ async def test_start_waits_while_temporal_is_down_and_refusals_are_dead_lettered
         return drain(amqp_uri, f"{EVENT_QUEUE}.dlq") or None
     [dead] = await asyncio.to_thread(wait_until, parked, timeout=30, what="the refused start")
     assert dead["error"].startswith("temporal refused the start") and dead["body"]["payload"]["referral_id"] == "x" * 1100
+
+
+def bound_queue(amqp_uri: str, source: str, event_type: str) -> str:
+    name = f"test-{event_type}-{uuid.uuid4().hex[:6]}"
+    with connect(amqp_uri) as connection:
+        kombu.Queue(name, exchange=event_exchange(source), routing_key=event_type,
+                    durable=True)(connection.channel()).declare()
+    return name
+
+
+async def test_erasure_deletes_the_workflow_and_its_history_and_confirms(
+        amqp_uri, temporal_address, task_queue, bridge_process):
+    """`intake.referral_erased`: the bridge deletes the (running) workflow with its history in
+    Temporal, then confirms with `workflow_bridge.erasure_confirmed`; a repeat confirms again
+    (nothing left), an erasure without a referral id is dead-lettered."""
+    from temporalio.service import RPCError, RPCStatusCode
+
+    receipts = bound_queue(amqp_uri, BRIDGE, ERASURE_CONFIRMED)
+
+    @activity.defn(name="send_email")
+    async def send_email(request: EmailRequest) -> dict:
+        return {"status": "sent", "mail_id": "1"}
+
+    real = ReferralActivities(amqp_uri=amqp_uri)
+    client = await Client.connect(temporal_address, data_converter=data_converter())
+    with ThreadPoolExecutor(max_workers=2) as executor:
+        async with Worker(client, task_queue=task_queue, workflows=[ReferralWorkflow],
+                          activities=[send_email, real.publish_state_change, real.publish_workflow_event],
+                          activity_executor=executor):
+            referral_id = uuid.uuid4().hex
+            await asyncio.to_thread(publish, amqp_uri, submitted(referral_id))
+            for _ in range(200):
+                try:
+                    if (await call(amqp_uri, "get_referral", referral_id))["state"] == "triage":
+                        break
+                except RemoteError:
+                    pass
+                await asyncio.sleep(0.1)
+            handle = client.get_workflow_handle(workflow_id(referral_id))
+            assert (await handle.describe()).status.name == "RUNNING"
+
+            erased = make_envelope(REFERRAL_ERASED, {"referral_id": referral_id, "ref": "MEC-2026-0042",
+                                                     "network": "mechelen", "at": "2026-12-02T10:00:00+00:00"},
+                                   network="mechelen", referral_ref="MEC-2026-0042")
+
+            def publish_erased(body):
+                with connect(amqp_uri) as connection:
+                    publish_event(connection, INTAKE, REFERRAL_ERASED, body)
+
+            await asyncio.to_thread(publish_erased, erased)
+            [receipt] = await asyncio.to_thread(wait_until, lambda: drain(amqp_uri, receipts) or None,
+                                                timeout=60, what="the bridge's erasure receipt")
+            assert receipt["message_id"] == f"{erased['message_id']}:{BRIDGE}"
+            assert receipt["payload"] == {"referral_id": referral_id, "ref": "MEC-2026-0042",
+                                          "network": "mechelen", "service": BRIDGE,
+                                          "removed": {"temporal_execution": 1}}
+            with pytest.raises(RPCError) as gone:
+                await handle.describe()
+            assert gone.value.status == RPCStatusCode.NOT_FOUND
+            with pytest.raises(RemoteError) as unknown:
+                await call(amqp_uri, "get_referral", referral_id)
+            assert unknown.value.exc_type == "UnknownReferral"
+
+            await asyncio.to_thread(publish_erased, erased)                      # redelivered
+            [again] = await asyncio.to_thread(wait_until, lambda: drain(amqp_uri, receipts) or None,
+                                              timeout=60, what="the repeated receipt")
+            assert again["payload"]["removed"] == {"temporal_execution": 0}
+
+    await asyncio.to_thread(drain, amqp_uri, f"{ERASED_QUEUE}.dlq")
+    await asyncio.to_thread(publish_erased, make_envelope(REFERRAL_ERASED, {"ref": "MEC-2026-0042"}))
+    [dead] = await asyncio.to_thread(wait_until, lambda: drain(amqp_uri, f"{ERASED_QUEUE}.dlq") or None,
+                                     timeout=30, what="the invalid erasure parked")
+    assert dead["consumer"] == f"{BRIDGE}.erase_referral" and "referral_id" in dead["error"]

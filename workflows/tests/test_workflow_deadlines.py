@@ -51,7 +51,9 @@ async def test_school_efforts_reminder_then_coordinator_decides(env, worker, bou
     assert at(snap["deadlines"]["school_efforts_reminder"]) == brussels(2026, 12, 29)
     assert at(snap["deadlines"]["school_efforts"]) == brussels(2026, 12, 30)
     request = await _mail(boundary, "school_efforts_request")
-    assert request.to == "care@school.example" and request.link_field == "confirm_url"
+    # no address in the workflow: the activity asks intake for the school's (else the reporter's)
+    assert request.to is None and request.recipient == "school_or_reporter"
+    assert request.link_field == "confirm_url"
     token = request.link_path.rsplit("/", 1)[1]
     assert request.link_path.startswith("/school-efforts/")
     assert await handle.query(ReferralWorkflow.school_request, "guess") is None
@@ -70,13 +72,13 @@ async def test_school_efforts_reminder_then_coordinator_decides(env, worker, bou
     assert snap["history"][-1]["by"] == "system"
     escalation = await _mail(boundary, "coordinator_escalation")
     assert escalation.context["reason"] == "school efforts not confirmed"
-    assert escalation.to is None          # the activity falls back to the coordinator address
+    assert escalation.to is None and escalation.recipient is None   # the coordinator address
     snap = await wait_for(handle, lambda s: s["attention"], "attention mark")
     assert snap["attention"][0]["kind"] == "escalation"
 
 
 async def test_school_efforts_confirmed_moves_to_triage(env, worker, boundary):
-    handle = await _start(env, worker, school_efforts_done=False, school_email=None)
+    handle = await _start(env, worker, school_efforts_done=False)
     await state_is(handle, "awaiting_school_efforts")
     request = await _mail(boundary, "school_efforts_request")
     token = request.link_path.rsplit("/", 1)[1]
@@ -88,7 +90,7 @@ async def test_school_efforts_confirmed_moves_to_triage(env, worker, boundary):
                                        {"by": "school-1", "summary": "3 calls, 1 letter", "token": token})
     assert snap["state"] == "triage"
     assert snap["school_efforts"]["summary"] == "3 calls, 1 letter"
-    assert _find(boundary, "school_efforts_request").to == "reporter@school.example"
+    assert _find(boundary, "school_efforts_request").recipient == "school_or_reporter"
 
 
 async def test_draft_waits_five_working_days_then_coordinator_task(env, worker, boundary):
@@ -233,7 +235,7 @@ async def test_information_question_timeout_and_answer(env, worker, boundary):
     assert "triage" not in snap["deadlines"]
     assert at(snap["deadlines"]["information"]) == brussels(2027, 1, 4)
     mail = await _mail(boundary, "information_request")
-    assert mail.to == "reporter@school.example" and mail.link_field == "answer_url"
+    assert mail.to is None and mail.recipient == "reporter" and mail.link_field == "answer_url"
     token = mail.link_path.rsplit("/", 1)[1]
     assert await handle.query(ReferralWorkflow.open_question, "wrong") is None
     assert (await handle.query(ReferralWorkflow.open_question, token))["question"] == "Welke school?"

@@ -78,7 +78,9 @@ async def test_two_partners_feedback_end_and_closure(env, worker, boundary):
     assert all(h["at"] and h["reason"] for h in snap["history"])
 
     closing = await _mails(boundary, "closure_feedback", 2)
-    assert {(m.to, m.lang) for m in closing} == {(referral.reporter_email, "nl"), ("care@school.example", "nl")}
+    # roles, not addresses: intake answers at send time (none for the school when it reported)
+    assert {(m.to, m.recipient, m.lang) for m in closing} == {
+        (None, "reporter", "nl"), (None, "school_other_than_reporter", "nl")}
     assert closing[0].context == {"ref": referral.ref, "re_engaged": "yes",
                                   "what_was_done": "NAFT-traject en huiswerkklas"}
     wf_id = workflow_id(referral.referral_id)
@@ -185,10 +187,18 @@ async def test_extend_deadline_and_answer_by_email(env, worker, boundary):
 
 
 async def test_an_email_draft_is_completed_with_the_facts_it_lacked(env, worker, boundary):
-    handle = await start(env, worker, make_input(draft=True, categories=[], postcode=None, age=None,
-                                                 school_level=None, school_efforts_done=False))
+    referral = make_input(draft=True, categories=[], postcode=None, age=None, school_level=None,
+                          school_efforts_done=False, reporter_lang="en", draft_token="draft-tok-123")
+    handle = await start(env, worker, referral)
     snap = await state_is(handle, "draft")
     assert snap["categories"] == []
+    # the receipt asks the reporter, in their language, to complete that one draft (notifications
+    # turns the path into a signed, expiring complete_draft link)
+    [receipt] = await _mails(boundary, "reporter_draft")
+    assert (receipt.purpose, receipt.to, receipt.recipient, receipt.lang) == ("reporter_received", None, "reporter", "en")
+    assert (receipt.link_field, receipt.link_path) == ("complete_url",
+                                                       f"/drafts/{referral.referral_id}/draft-tok-123")
+    assert "reporter_received" not in boundary.templates()
     with pytest.raises(Exception) as info:
         await handle.execute_update(ReferralWorkflow.complete_draft, {"by": "r", "school_efforts_done": True})
     assert "at least one concern category" in str(info.value.cause)
@@ -202,6 +212,14 @@ async def test_an_email_draft_is_completed_with_the_facts_it_lacked(env, worker,
     assert boundary.rank_requests[-1]["categories"] == ["truancy", "wellbeing"]
     assert boundary.rank_requests[-1]["age"] == 15
     assert boundary.published[-1].payload["urgency"] == "urgent"
+    # the engagement request tells the partner what it needs to decide, and no more
+    snap = await handle.execute_update(ReferralWorkflow.choose_partner, {"by": "c", "offer_ids": ["offer-a"]})
+    [request] = await _mails(boundary, "partner_engagement")
+    due = snap["deadlines"]["partner_response:offer-a"]
+    assert request.context == {
+        "ref": referral.ref, "offer_name": "Huiswerkbegeleiding", "categories": ["truancy", "wellbeing"],
+        "age_band": "12-15", "school_level": "secondary", "urgency": "urgent", "languages": ["nl"],
+        "area": "2800", "answer_by": due[:10]}
 
 
 async def test_an_accept_takes_a_place_and_a_full_offer_cannot_accept(env, worker, boundary):

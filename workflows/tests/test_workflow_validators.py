@@ -140,3 +140,22 @@ async def test_partner_validators(env, worker):
     await refused(handle, c, {"by": "c", "re_engaged": "maybe", "what_was_done": "x"},
                   "re_engaged must be one of yes, partly, no")
     await refused(handle, c, {"by": "c", "re_engaged": "yes"}, "what_was_done must be a non-empty text")
+
+
+def test_a_partner_sees_an_age_band_never_the_age():
+    from workflows.referral.shared import age_band
+    assert [age_band(a) for a in (6, 11, 12, 15, 16, 18, 19, 25)] == [
+        "6-11", "6-11", "12-15", "12-15", "16-18", "16-18", "19-25", "19-25"]
+    assert age_band(None) == age_band(5) == age_band(26) == ""
+
+
+def test_an_email_draft_event_carries_its_draft_token_into_the_input():
+    from workflows.referral.shared import ReferralInput
+    payload = {"referral_id": "r1", "ref": "NS-1", "network": "mechelen", "channel": "email", "categories": [],
+               "postcode": None, "age": None, "school_level": None, "languages": [], "urgency": "normal",
+               "school_efforts_done": False, "reporter_email": "a@b.example", "reporter_lang": "en",
+               "submitted_at": "2026-12-02T10:00:00+00:00", "draft": True, "draft_token": "tok-1"}
+    referral = ReferralInput.from_event({"payload": payload, "correlation_id": "c1"})
+    assert referral.draft and referral.draft_token == "tok-1"
+    assert ReferralInput.from_event({"payload": dict(payload, draft_token=None),
+                                     "correlation_id": "c1"}).draft_token is None

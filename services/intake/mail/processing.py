@@ -299,12 +299,11 @@ def _new_referral(session: Session, row: MailMessage, parsed: ParsedMail, settin
             "reporter_email": parsed.from_addr, "description": description, "lang": lang,
             "mail_referral_id": referral.id, "mail_ref": referral.ref}
     token, _expires = domain.save_draft(session, form, now=now)
-    complete_url = f"{settings.intake_url}/referrals/draft/{token}"
     envelope = domain.submitted_event(referral, [])
     envelope["payload"].update({
         "draft": True, "channel": "email", "postcode": None, "neighbourhood": None, "age": None,
         "school_level": None, "consent": None, "person_key": None, "household_key": None,
-        "complete_url": complete_url, "mail_id": row.id,
+        "draft_token": token, "mail_id": row.id,
     })
     add_to_outbox(session, Outbox, contracts.INTAKE, envelope)
     _link(row, referral)

@@ -223,3 +223,46 @@ def test_reporting_counts_the_gaps_matching_records(run_service, matching, amqp_
     counts = wait_until(counted, timeout=30, what="reporting's gap counts")
     assert counts["by_reason"] == {"already_engaged": 1, "no_offer": 1}
     assert counts["by_category"] == {"housing": 2, "leisure": 1}
+
+
+def test_anonymise_drops_the_keys_and_erasure_drops_what_is_keyed_to_the_referral(matching, settings_env):
+    """Retention (`referral_anonymise`): the ranked referral loses its person and household keys.
+    Erasure (`intake.referral_erased`): its ranked facts and engagements go, its gaps stay without
+    the referral, and matching confirms."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from netsterk.contracts import INTAKE, REFERRAL_ANONYMISE, REFERRAL_ERASED, WORKFLOW
+    from netsterk.db import make_engine
+    from netsterk.testing import erasure_event, erasure_receipts
+    from services.matching.models import Engagement, Gap, ReferralSubject
+
+    matching.import_directory("mechelen", directory())
+    matching.rank_offers(request(referral_id="r-old", person_key="p" * 64, household_key="h" * 64))
+    matching.rank_offers(request(referral_id="r-gone", person_key="q" * 64, categories=["bullying"]))
+    matching.reserve_place("mechelen", "arktos-outreach", "r-gone")
+    engine = make_engine(settings_env.database_url("matching"))
+    anonymise = make_envelope(REFERRAL_ANONYMISE, {"referral_id": "r-old", "ref": "NS-1", "network": "mechelen"},
+                              network="mechelen")
+    with amqp.connect(settings_env.amqp_uri) as connection:
+        amqp.publish_event(connection, WORKFLOW, REFERRAL_ANONYMISE, anonymise)
+
+    def subject(referral_id):
+        with Session(engine) as session:
+            row = session.get(ReferralSubject, referral_id)
+            return row and (row.person_key, row.household_key, row.categories)
+    wait_until(lambda: subject("r-old") == (None, None, ["truancy"]), timeout=20, what="keys dropped")
+
+    with Session(engine) as session:
+        assert session.scalars(select(Gap.referral_id)).all() == ["r-gone"]     # no offer for bullying
+    with erasure_receipts(settings_env.amqp_uri, "matching") as take:
+        with amqp.connect(settings_env.amqp_uri) as connection:
+            amqp.publish_event(connection, INTAKE, REFERRAL_ERASED, erasure_event("r-gone"))
+        [receipt] = take(1)
+    assert receipt["payload"]["removed"] == {"referral_subject": 1, "engagement": 1, "gap": 1}
+    with Session(engine) as session:
+        assert session.get(ReferralSubject, "r-gone") is None
+        assert session.scalars(select(Engagement).where(Engagement.referral_id == "r-gone")).all() == []
+        assert session.scalars(select(Gap.referral_id)).all() == [None]
+        assert session.get(ReferralSubject, "r-old") is not None
+    engine.dispose()

@@ -17,14 +17,14 @@ from netsterk.envelope import make_envelope
 from netsterk.settings import SHARED_DIR, get_settings
 from netsterk.testing import free_port, wait_until
 from services.notifications.tests.test_service import (  # noqa: F401  (fixtures)
-    Inbox, engagement, notifications, smtp_port, smtp_server,
+    DECISION, Inbox, engagement, notifications, smtp_port, smtp_server,
 )
 
 
 def test_html_and_text_in_the_recipients_language_with_user_content_escaped(notifications, smtp_server):
     inbox = smtp_server()
     result = notifications.send_email(engagement(lang="fr", context={
-        "offer_name": "<b>Outreach</b> & co",
+        **DECISION, "offer_name": "<b>Outreach</b> & co",
         "accept_url": "http://127.0.0.1:8000/engagements/ref-42/tok123"}))
     assert result["status"] == "sent"
     [message] = inbox.messages
@@ -157,6 +157,10 @@ def test_daily_digest_and_weekly_overview_from_events_sent_once(run_service, amq
                          "postcodes": ["2800"], "languages": ["nl"], "min_age": 12, "max_age": 25,
                          "school_levels": ["secondary"], "capacity": 2}]}])
     with ServiceRpcProxy("notifications", {"AMQP_URI": amqp_uri}) as notifications:
+        # the coordinators' mailbox reads English, the partner's contact address French
+        notifications.set_recipient_language("mechelen", "Coordinator@netsterk.example", "en", "admin")
+        notifications.set_recipient_language("mechelen", "info@arktos.example", "fr", "admin")
+
         def digest():
             return notifications.send_daily_digests(now.isoformat())
         wait_until(lambda: (digest() or [{}])[0].get("due") == 1 and digest()[0].get("overdue") == 1,
@@ -165,9 +169,10 @@ def test_daily_digest_and_weekly_overview_from_events_sent_once(run_service, amq
         assert digest()[0]["status"] == "duplicate"
         [mail] = inbox.messages
         assert mail["To"] == "coordinator@netsterk.example"
-        assert mail["Subject"] == "Overzicht van 2026-12-02: 1 vandaag, 1 te laat [mechelen-2026-12-02]"
+        assert mail["Subject"] == "Overview of 2026-12-02: 1 due today, 1 overdue [mechelen-2026-12-02]"
+        assert mail["Content-Language"] == "en"
         text = mail.get_body(("plain",)).get_content()
-        assert "- NS-2026-000001 (Triage)" in text and "- NS-2026-000002 (Partner zoeken)" in text
+        assert "- NS-2026-000001 (Triage)" in text and "- NS-2026-000002 (Matching)" in text
         assert "NS-2026-000003" not in text and "NS-2026-000004" not in text
 
         wait_until(lambda: notifications.send_weekly_overviews(now.isoformat()), timeout=30,
@@ -175,7 +180,8 @@ def test_daily_digest_and_weekly_overview_from_events_sent_once(run_service, amq
         wait_until(lambda: len(inbox.messages) == 2, timeout=20, what="the weekly overview")
         weekly = inbox.messages[1]
         assert weekly["To"] == "info@arktos.example"
-        assert "- NS-2026-000004: wacht op uw antwoord" in weekly.get_body(("plain",)).get_content()
+        assert weekly["Content-Language"] == "fr"
+        assert "- NS-2026-000004: en attente de votre réponse" in weekly.get_body(("plain",)).get_content()
         assert notifications.send_weekly_overviews(now.isoformat())[0]["status"] == "duplicate"
         assert len(inbox.messages) == 2
 
@@ -221,3 +227,63 @@ def test_signed_webhook_posts_each_event_once_and_retries(notifications, setting
         assert len(_Receiver.received) == 1 and notifications.webhook_failures("mechelen") == []
     finally:
         server.shutdown()
+
+
+def escalation(key, **overrides):
+    return dict({"idempotency_key": key, "to": "coordinator@netsterk.example",
+                 "template": "coordinator_escalation", "lang": "nl", "network": "mechelen",
+                 "referral_ref": "NS-2026-000077", "correlation_id": "corr-7",
+                 "context": {"state": "triage", "reason": "deadline passed"}}, **overrides)
+
+
+def test_each_address_gets_its_mail_in_its_chosen_language(notifications, smtp_server, monkeypatch):
+    inbox = smtp_server()
+    # no choice: coordinator mail in NETSTERK_COORDINATOR_LANG (default nl), partner mail as asked
+    notifications.send_email(escalation("esc-1"))
+    wait_until(lambda: len(inbox.messages) == 1, timeout=20, what="the escalation")
+    assert inbox.messages[0]["Subject"] == "Escalatie: melding wacht in status Triage [NS-2026-000077]"
+    assert notifications.set_recipient_language("mechelen", "coordinator@netsterk.example", "en", "admin") == {
+        "network": "mechelen", "lang": "en", "problems": []}
+    notifications.send_email(escalation("esc-2"))
+    wait_until(lambda: len(inbox.messages) == 2, timeout=20, what="the English escalation")
+    assert inbox.messages[1]["Subject"] == "Escalation: referral waiting in state Triage [NS-2026-000077]"
+    # the choice is per network and is listed for the admin (the address only there, decrypted)
+    assert [(r["address"], r["lang"]) for r in notifications.recipient_languages("mechelen")] == [
+        ("coordinator@netsterk.example", "en")]
+    assert notifications.recipient_languages("gent") == []
+    notifications.send_email(escalation("esc-3", network="gent"))
+    wait_until(lambda: len(inbox.messages) == 3, timeout=20, what="another network's escalation")
+    assert inbox.messages[2]["Subject"].startswith("Escalatie")
+    # a partner's address with a choice gets the engagement request in that language
+    notifications.set_recipient_language("mechelen", "partner@arktos.example", "en", "admin")
+    notifications.send_email(engagement(idempotency_key="engage-en"))
+    wait_until(lambda: len(inbox.messages) == 4, timeout=20, what="the engagement request")
+    assert inbox.messages[3]["Subject"] == "Request to engage: Outreach [NS-2026-000042]"
+    assert "Concerns: Truancy" in inbox.messages[3].get_body(("plain",)).get_content()
+    # bad input is refused with the reason; forgetting a choice goes back to the default
+    assert notifications.set_recipient_language("mechelen", "not an address", "en", "admin")["problems"]
+    assert notifications.set_recipient_language("mechelen", "x@y.example", "de", "admin")["problems"] == [
+        "lang must be one of nl, en, fr"]
+    notifications.set_recipient_language("mechelen", "coordinator@netsterk.example", "", "admin")
+    assert notifications.recipient_languages("mechelen") == [
+        {"address": "partner@arktos.example", "lang": "en", "updated_by": "admin",
+         "updated_at": notifications.recipient_languages("mechelen")[0]["updated_at"]}]
+
+
+def test_coordinator_mail_without_a_choice_uses_the_configured_coordinator_language(run_service, amqp_uri,
+                                                                                     smtp_server, monkeypatch):
+    from services.notifications.service import NotificationsService
+    monkeypatch.setenv("NETSTERK_COORDINATOR_LANG", "en")
+    get_settings.cache_clear()
+    run_service(NotificationsService)
+    inbox = smtp_server()
+    with ServiceRpcProxy("notifications", {"AMQP_URI": amqp_uri}) as notifications:
+        notifications.send_email(escalation("esc-default-en"))
+    wait_until(lambda: len(inbox.messages) == 1, timeout=20, what="the escalation")
+    assert inbox.messages[0]["Subject"] == "Escalation: referral waiting in state Triage [NS-2026-000077]"
+
+
+def test_digests_are_on_unless_switched_off():
+    from services.notifications.service import digests_enabled
+    assert all(digests_enabled(v) for v in ("on", "ON", "1", "true", "yes", ""))
+    assert not any(digests_enabled(v) for v in ("off", "Off", "0", "false", "no"))

@@ -73,3 +73,41 @@ def test_french_only_where_the_network_enables_it():
     assert domain.language_for("gent", "fr", settings) == "en"
     assert domain.language_for("gent", "nl", settings) == "nl"
     assert domain.language_for("gent", "fr", SimpleNamespace(french_networks="*")) == "fr"
+
+
+def test_the_drafts_complete_url_becomes_its_one_signed_complete_draft_link():
+    key = links.link_key(SETTINGS)
+    out = domain.sign_links({"ref": "NS-1", "complete_url": "https://portal.example/drafts/ref-3/draft-tok"},
+                            settings=SETTINGS)
+    assert out["complete_url"].startswith("https://portal.example/l/")
+    link = links.verify(out["complete_url"].split("/l/")[1], key)
+    assert (link.action, link.referral_id, link.key) == ("complete_draft", "ref-3", "draft-tok")
+    # one fixed id per referral: whoever completes the draft marks this link used
+    assert link.id == links.draft_link_id("ref-3") == "draft-ref-3"
+    assert links.parse_portal_url("https://p.example/sub/drafts/r/t") == ("draft", "r", "t", "https://p.example/sub")
+
+
+class _Session:
+    def __init__(self):
+        self.rows = {}
+
+    def get(self, _model, key):
+        return self.rows.get(key)
+
+    def add(self, row):
+        self.rows[row.link_id] = row
+
+
+def test_leaving_draft_marks_the_complete_draft_link_used_once():
+    session = _Session()
+
+    def moved(from_state, to_state):
+        domain.mark_draft_link_used(session, {"payload": {"referral_id": "ref-3", "from_state": from_state,
+                                                          "to_state": to_state}})
+    moved(None, "draft")
+    moved("triage", "matching")
+    assert session.rows == {}
+    moved("draft", "triage")
+    first = session.rows["draft-ref-3"]
+    moved("draft", "triage")   # a redelivered event changes nothing
+    assert session.rows == {"draft-ref-3": first} and first.action == "complete_draft"

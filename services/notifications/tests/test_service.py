@@ -54,10 +54,16 @@ def notifications(run_service, amqp_uri, smtp_port):
         yield proxy
 
 
+# what the workflow tells a partner to decide on (codes; the mail shows words)
+DECISION = {"categories": ["truancy"], "age_band": "12-15", "school_level": "secondary", "urgency": "normal",
+            "languages": ["nl"], "area": "2800", "answer_by": "2026-12-09"}
+
+
 def engagement(**overrides):
     data = {"idempotency_key": "engage:NS-2026-000042:arktos-outreach", "to": "partner@arktos.example",
             "template": "partner_engagement", "lang": "nl",
-            "context": {"offer_name": "Outreach", "accept_url": "http://127.0.0.1:8000/engagements/ref-42/tok123"},
+            "context": {"offer_name": "Outreach", "accept_url": "http://127.0.0.1:8000/engagements/ref-42/tok123",
+                        **DECISION},
             "network": "mechelen", "referral_ref": "NS-2026-000042", "correlation_id": "corr-1"}
     data.update(overrides)
     return data
@@ -186,4 +192,42 @@ def test_anonymise_domain_function_is_idempotent_and_stops_pending_mail(tmp_path
             assert "network" in str(exc)
         else:
             raise AssertionError("a payload without network was accepted")
+    engine.dispose()
+
+
+def test_referral_erased_removes_every_record_of_the_referral_and_confirms(notifications, smtp_server,
+                                                                         settings_env):
+    """Erasure on request: the referral's mails (address, body) and the records keyed to it are
+    deleted, others stay; notifications confirms with `notifications.erasure_confirmed`, also for a
+    repeated message (nothing left then)."""
+    from netsterk import amqp
+    from netsterk.contracts import INTAKE, REFERRAL_ERASED
+    from netsterk.db import make_engine
+    from netsterk.testing import erasure_event, erasure_receipts
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from services.notifications.models import OutgoingMail, UsedLink
+
+    smtp_server()
+    sent = notifications.send_email(engagement())
+    other = notifications.send_email(engagement(idempotency_key="other", referral_ref="NS-2026-000043"))
+    engine = make_engine(settings_env.database_url("notifications"))
+    with Session(engine) as session, session.begin():
+        session.add(UsedLink(link_id="l-1", action="accept", referral_id="r-42"))
+    event = erasure_event("r-42")
+    with erasure_receipts(settings_env.amqp_uri, "notifications") as take:
+        with amqp.connect(settings_env.amqp_uri) as connection:
+            amqp.publish_event(connection, INTAKE, REFERRAL_ERASED, event)
+        [receipt] = take(1)
+        with amqp.connect(settings_env.amqp_uri) as connection:
+            amqp.publish_event(connection, INTAKE, REFERRAL_ERASED, event)       # redelivered
+        [again] = take(1)
+    assert receipt["payload"]["service"] == "notifications" and receipt["payload"]["referral_id"] == "r-42"
+    assert receipt["payload"]["removed"]["outgoing_mail"] == 1 and receipt["payload"]["removed"]["used_link"] == 1
+    assert again["message_id"] == receipt["message_id"] and again["payload"]["removed"] == {}
+    with Session(engine) as session:
+        assert set(session.scalars(select(OutgoingMail.id))) == {other["mail_id"]}
+        assert session.scalars(select(UsedLink)).all() == []
+    assert notifications.mail_status(sent["mail_id"]) is None
     engine.dispose()

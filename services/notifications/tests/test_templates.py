@@ -75,7 +75,8 @@ def test_partner_engagement_contains_the_accept_url():
 
 
 def test_missing_context_key_is_a_clear_error():
-    with pytest.raises(MissingContext, match="template partner_engagement needs context accept_link, accept_url, decline_link"):
+    with pytest.raises(MissingContext, match="template partner_engagement needs context accept_link, accept_url, "
+                                             "age_band, answer_by, area, categories, decline_link, languages"):
         render("partner_engagement", "nl", {"ref": "NS-2026-000001", "offer_name": "X"})
     with pytest.raises(MissingContext, match="outcome"):
         render("reporter_closed", "en", {"ref": "NS-2026-000001", "outcome": None})
@@ -113,3 +114,36 @@ def test_the_preview_sample_fills_every_template_in_every_language():
             subject, body = render(template, lang, SAMPLE_CONTEXT)
             assert "NS-2026-000123" in subject and body
             assert render_html(template, lang, SAMPLE_CONTEXT).startswith("<!DOCTYPE html>")
+
+
+@pytest.mark.parametrize("lang, words", [
+    ("nl", ["Zorgen: Spijbelen, Welbevinden", "Leeftijdsgroep: 12-15", "Onderwijsniveau: Secundair onderwijs",
+            "Dringendheid: Dringend", "Taal of talen: Nederlands, Arabisch", "Buurt of postcode: 2800",
+            "Antwoord graag voor: 2026-12-09"]),
+    ("en", ["Concerns: Truancy, Wellbeing", "Age band: 12-15", "School level: Secondary", "Urgency: Urgent",
+            "Language(s): Dutch, Arabic", "Neighbourhood or postcode: 2800", "Please answer by: 2026-12-09"]),
+    ("fr", ["Inquiétudes : Absentéisme scolaire, Bien-être", "Niveau scolaire : Secondaire", "Urgence : Urgente",
+            "Langue(s) : Néerlandais, Arabe", "Merci de répondre avant le : 2026-12-09"]),
+])
+def test_the_engagement_request_tells_what_a_partner_needs_to_decide_in_words(lang, words):
+    context = dict(FULL_CONTEXT, categories=["truancy", "wellbeing"], urgency="urgent", area="2800",
+                   languages=["nl", "ar"], answer_by="2026-12-09")
+    _subject, body = render("partner_engagement", lang, context)
+    for text in words:
+        assert text in body
+    html = render_html("partner_engagement", lang, context)
+    assert words[0].split(":")[-1].strip() in html
+
+
+def test_an_unknown_age_or_area_shows_as_not_given():
+    _subject, body = render("partner_engagement", "en", dict(FULL_CONTEXT, age_band="", area="", languages=[]))
+    assert "Age band: not given" in body and "Neighbourhood or postcode: not given" in body
+    assert "Language(s): not given" in body
+
+
+def test_the_draft_receipt_asks_the_reporter_to_complete_it_in_their_language():
+    subject, body = render("reporter_draft", "en", dict(FULL_CONTEXT, complete_url="https://p.example/l/abc"))
+    assert subject == "Please complete your referral [NS-2026-000001]"
+    assert "Complete your referral here" in body and "https://p.example/l/abc" in body
+    subject, body = render("reporter_draft", "nl", dict(FULL_CONTEXT, complete_url="https://p.example/l/abc"))
+    assert subject == "Vul uw melding aan [NS-2026-000001]" and "https://p.example/l/abc" in body

@@ -188,3 +188,36 @@ def test_the_school_confirms_its_efforts_through_its_link(portal, bridge):
     assert done.status_code == 200 and "gaat verder met de melding" in done.text
     assert CALLS[-1] == ("r-m1", "confirm_school_efforts", {"token": "s-token-0123456789", "by": "school",
                                                             "summary": "Drie telefoons, een brief op 4/11."})
+
+
+def test_attention_reasons_are_encrypted_and_erasure_drops_the_task(portal, bridge, settings_env):
+    """The inbox keeps the attention reasons (free text) encrypted at rest; `intake.referral_erased`
+    removes the referral's task and partner rows and the portal confirms it (also when repeated)."""
+    from sqlalchemy import text
+
+    from netsterk.contracts import INTAKE, REFERRAL_ERASED
+    from netsterk.db import make_engine
+    from netsterk.testing import erasure_event, erasure_receipts
+
+    reason = "task overdue: bel mevrouw Wuytack-Erasmus (coordinator)"
+    publish_task(settings_env, "r-gone", "MCH-2024-0002", "closed", 4,
+                 attention=[{"kind": "task:c1", "reason": reason}])
+    publish_task(settings_env, "r-kept", "MCH-2024-0003", "triage", 2)
+    wait_until(lambda: len(tasks(portal)) >= 2, what="both tasks")
+    engine = make_engine(settings_env.database_url("portal"))
+    with engine.connect() as connection:
+        raw = connection.execute(text("SELECT attention FROM task WHERE referral_id = 'r-gone'")).scalar()
+    assert "Wuytack" not in raw and raw.startswith("gAAAA")           # a Fernet token
+    event = erasure_event("r-gone", ref="MCH-2024-0002")
+    with erasure_receipts(settings_env.amqp_uri, "portal") as take:
+        with amqp.connect(settings_env.amqp_uri) as connection:
+            amqp.publish_event(connection, INTAKE, REFERRAL_ERASED, event)
+            amqp.publish_event(connection, INTAKE, REFERRAL_ERASED, event)
+        # both confirm (concurrent workers: either may come first); one of them removed it all
+        second, first = sorted(take(2), key=lambda r: bool(r["payload"]["removed"]))
+    assert first["payload"]["removed"] == {"task": 1, "partner_engagement": 0}
+    assert second["payload"]["removed"] == {} and second["message_id"] == first["message_id"]
+    assert [t["referral_id"] for t in tasks(portal)] == ["r-kept"]
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM task WHERE referral_id = 'r-gone'")).scalar() == 0
+    engine.dispose()

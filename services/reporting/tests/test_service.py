@@ -37,8 +37,7 @@ def submitted(network="mechelen", categories=("truancy",), referral_id=None):
         "referral_id": referral_id, "ref": "NS-2026-000001", "network": network, "channel": "web",
         "categories": list(categories), "postcode": "2800", "age": 15, "school_level": "secondary",
         "languages": ["nl"], "urgency": "normal", "school_efforts_done": True,
-        "reporter_email": "teacher@school.example", "reporter_lang": "nl", "school_email": None,
-        "submitted_at": "2026-11-24T08:00:00+00:00"}, network=network, referral_ref="NS-2026-000001")
+        "reporter_lang": "nl", "submitted_at": "2026-11-24T08:00:00+00:00"}, network=network, referral_ref="NS-2026-000001")
 
 
 def state_changed(referral_id, to_state, at, sequence, network="mechelen"):
@@ -186,3 +185,49 @@ def test_bad_report_requests_are_refused(reporting):
         proxy.chart("svc", 2026, "pie_of_names", "nl")
     with pytest.raises(RemoteError, match="InvalidExport"):
         proxy.export("svc", 2026, "xlsx")
+
+
+def test_erasure_removes_the_referrals_facts_and_counts_and_confirms(reporting, publish, settings_env):
+    """`intake.referral_erased`: the facts, transitions, engagements and logged events of the
+    referral go and the counts no longer include it; a rebuild does not bring it back; reporting
+    confirms (also a repeated message)."""
+    from sqlalchemy import func, select
+    from sqlalchemy.orm import Session
+
+    from netsterk.db import make_engine
+    from netsterk.testing import erasure_event, erasure_receipts
+    from services.reporting.models import EventLog, ReferralFact, TransitionFact
+
+    _base, proxy = reporting
+    gone, kept = submitted(), submitted()
+    gone_id = gone["payload"]["referral_id"]
+    for body in (gone, kept):
+        publish(contracts.INTAKE, contracts.REFERRAL_SUBMITTED, body)
+    publish(contracts.WORKFLOW, contracts.REFERRAL_STATE_CHANGED,
+            state_changed(gone_id, "triage", "2026-11-24T09:00:00+00:00", 1))
+    counts_reach(proxy, "mechelen", 2)
+    engine = make_engine(settings_env.database_url("reporting"))
+    wait_until(lambda: Session(engine).scalar(select(func.count()).select_from(TransitionFact)) == 1,
+               what="the transition fact")
+    event = erasure_event(gone_id)
+    with erasure_receipts(settings_env.amqp_uri, "reporting") as take:
+        publish(contracts.INTAKE, contracts.REFERRAL_ERASED, event)
+        publish(contracts.INTAKE, contracts.REFERRAL_ERASED, event)
+        # both confirm (concurrent workers: either may come first); one of them removed it all
+        second, first = sorted(take(2), key=lambda r: bool(r["payload"]["removed"]))
+    assert first["payload"]["service"] == "reporting"
+    assert first["payload"]["removed"]["referral_fact"] == 1 and first["payload"]["removed"]["transition_fact"] == 1
+    assert first["payload"]["removed"]["event_log"] == 2 and second["payload"]["removed"] == {}
+    assert proxy.counts("mechelen") == {"network": "mechelen", "total": 1, "by_state": {"submitted": 1},
+                                        "by_category": {"truancy": 1}}
+    with Session(engine) as session:
+        for model in (ReferralFact, TransitionFact, EventLog):
+            assert session.scalar(select(func.count()).select_from(model)
+                                  .where(model.referral_id == gone_id)) == 0
+    from services.reporting import domain
+    from netsterk.db import session_scope
+    from sqlalchemy.orm import sessionmaker
+    with session_scope(sessionmaker(engine)) as session:
+        domain.rebuild(session)
+    assert proxy.counts("mechelen")["total"] == 1
+    engine.dispose()

@@ -1,14 +1,14 @@
 """portal: login throttling in the shared rate counters (netsterk/ratelimit.py)
 
-Revision ID: portal_0004_rate_counter
+Revision ID: portal_0005_rate_counter
 """
 import sqlalchemy as sa
 from alembic import op
 
 from netsterk.ratelimit import create_rate_counter_table, drop_rate_counter_table
 
-revision = "portal_0004_rate_counter"
-down_revision = "portal_0003"
+revision = "portal_0005_rate_counter"
+down_revision = "portal_0004_attention_encrypted"
 branch_labels = None
 depends_on = None
 
