@@ -111,6 +111,9 @@ class Settings(BaseSettings):
     field_key_file: Path | None = None
     # HMAC key of the audit log's hash chain (netsterk/audit.py); when unset var_dir/audit.key
     audit_key: str | None = None
+    # audit entries older than this many months are archived by `netsterk audit archive` (to a
+    # file, with the chain's anchor) and removed from the database (docs/privacy.md §3)
+    audit_retention_months: int = 60
     # public form and API of intake: requests per client address per minute (0 = no limit)
     intake_rate_limit: int = 30
     # reverse proxies whose X-Forwarded-For is believed (comma-separated addresses)

@@ -5,7 +5,8 @@ Services only (imports nameko). Use `guarded_http` instead of nameko's `http`:
 
     @guarded_http("POST", "/referrals/new", rate_limit="public")
 
-`rate_limit` names a bucket (a client address has one budget per bucket, per process); the
+`rate_limit` names a bucket (a client address has one budget per bucket, shared by every process
+and replica of the service: the counters live in its database, netsterk/ratelimit.py); the
 budget per minute is settings.intake_rate_limit (0 = off). Behind a reverse proxy, list the
 proxy's address in NETSTERK_TRUSTED_PROXIES so the client's address is taken from
 X-Forwarded-For (only then: a client cannot choose its own address otherwise).
@@ -14,15 +15,19 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 
 from nameko.web.handlers import HttpRequestHandler
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
-from netsterk import metrics
+from netsterk import metrics, ratelimit
 from netsterk.i18n import both
+from netsterk.logging import get_logger
+from netsterk.nameko_support import database_url
 from netsterk.settings import get_settings
+
+log = get_logger(__name__)
 
 DEFAULT_MAX_BODY = 1024 * 1024
 
@@ -51,31 +56,49 @@ def add_security_headers(response: Response, *, https: bool = False) -> Response
 
 
 class RateLimiter:
-    """A token bucket per (bucket, client): `per_minute` requests, refilled evenly."""
+    """`per_minute` requests per (bucket, client) and minute, counted in the service's own database
+    (netsterk/ratelimit.py), so every process and replica of the service shares one budget."""
 
-    def __init__(self, per_minute_of=None, max_clients: int = 50_000):
+    PURGE_EVERY = 1000          # hits between two clean-ups of old counters (per process)
+
+    def __init__(self, per_minute_of=None):
         self._per_minute_of = per_minute_of or (lambda: get_settings().intake_rate_limit)
-        self._buckets: dict[tuple[str, str], tuple[float, float]] = {}
+        self._engines: dict[str, object] = {}
         self._lock = threading.Lock()
-        self._max_clients = max_clients
+        self._hits = 0
 
-    def allow(self, bucket: str, client: str, *, now: float | None = None) -> tuple[bool, int]:
+    def _engine(self, database_url: str):
+        with self._lock:
+            if database_url not in self._engines:
+                from netsterk.db import make_engine
+                self._engines[database_url] = make_engine(database_url)
+            return self._engines[database_url]
+
+    def allow(self, database_url: str, bucket: str, client: str, *, now: float | None = None) -> tuple[bool, int]:
         """(allowed, seconds to wait when not)."""
         per_minute = self._per_minute_of()
         if not per_minute or per_minute <= 0:
             return True, 0
-        now = time.monotonic() if now is None else now
-        rate = per_minute / 60.0
-        with self._lock:
-            if len(self._buckets) > self._max_clients:      # forget the idle ones
-                self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < 120}
-            tokens, last = self._buckets.get((bucket, client), (float(per_minute), now))
-            tokens = min(float(per_minute), tokens + (now - last) * rate)
-            if tokens < 1.0:
-                self._buckets[(bucket, client)] = (tokens, now)
-                return False, max(1, int((1.0 - tokens) / rate + 0.999))
-            self._buckets[(bucket, client)] = (tokens - 1.0, now)
+        table = ratelimit.counter_table()
+        try:
+            with self._engine(database_url).begin() as connection:
+                verdict = ratelimit.hit(connection, table, ratelimit.counter_key(bucket, client),
+                                        limit=per_minute, window=60, now=now)
+                self._hits += 1
+                if self._hits % self.PURGE_EVERY == 0:
+                    ratelimit.purge(connection, table, older_than=120, now=now)
+        except SQLAlchemyError as exc:
+            # the database is away: the request meets it too and answers with its own clear error
+            # (the limit protects the database; it does not replace its error handling)
+            log.warning("rate_limit_unavailable", error=type(exc).__name__)
             return True, 0
+        return verdict.allowed, verdict.retry_after
+
+    def dispose(self) -> None:
+        with self._lock:
+            engines, self._engines = list(self._engines.values()), {}
+        for engine in engines:
+            engine.dispose()
 
 
 LIMITER = RateLimiter()
@@ -116,7 +139,8 @@ class GuardedHttpRequestHandler(HttpRequestHandler):
     def handle_request(self, request):
         request.max_content_length = self.max_body
         if self.rate_limit:
-            allowed, wait = LIMITER.allow(self.rate_limit, client_address(request))
+            allowed, wait = LIMITER.allow(database_url(self.container.config, self.container.service_name),
+                                          self.rate_limit, client_address(request))
             if not allowed:
                 response = _refusal(request, 429, "security.rate_limited", seconds=wait)
                 response.headers["Retry-After"] = str(wait)

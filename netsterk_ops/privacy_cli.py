@@ -7,12 +7,21 @@ URLs and the keyring, as for the services themselves).
     netsterk keys reencrypt       re-encrypt with the current primary key (after a new key was
                                   put first in NETSTERK_FIELD_KEY)
     netsterk keys retire          drop the old keys, once nothing needs them any more
-    netsterk audit verify         recompute every audit chain; exit 1 when one is broken
+    netsterk audit verify         recompute every audit chain (from the anchor of its last archive);
+                                  exit 1 when one is broken
+    netsterk audit verify --archive FILE
+                                  recompute the chain in an archive file (and match it with the
+                                  database's anchor when that is reachable)
+    netsterk audit archive [--before DATE] [--output FILE]
+                                  move the entries older than DATE (default: the retention period,
+                                  settings.audit_retention_months) to a JSON-lines file (0600, written
+                                  atomically) and remove them; the chain stays verifiable
 """
 from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
 
 import sqlalchemy as sa
@@ -191,14 +200,120 @@ def cmd_keys(args) -> int:
     return 2
 
 
+def retention_cutoff(now, months: int):
+    """The moment `months` (of 365.25 / 12 days: a day's precision is plenty for a retention of
+    years) before `now`."""
+    from datetime import timedelta
+
+    return now - timedelta(days=round(months * 365.25 / 12))
+
+
+def archive_audit(service: str, before, output=None) -> dict:
+    """Archive `service`'s audit entries made before `before` (netsterk.audit.archive)."""
+    from pathlib import Path
+
+    from netsterk import audit
+    from netsterk.db import session_scope
+    from sqlalchemy.orm import sessionmaker
+
+    if not _exists(service):
+        return {"archived": 0, "path": None, "note": "no database"}
+    engine = _engine(service)
+    try:
+        if "audit_anchor" not in _tables_present(engine):
+            raise audit.ArchiveError(f"{service}: the audit tables lack the anchor; run `netsterk migrate`")
+        models = audit.audit_models(importlib.import_module(MODEL_MODULES[service][0]).Base)
+        path = Path(output) if output else (get_settings().var_dir / "audit-archive" /
+                                            f"{service}-audit-{before:%Y%m%d}-{os.getpid()}.jsonl")
+        with session_scope(sessionmaker(engine)) as session:
+            return audit.archive(session, models, before=before, path=path, service=service)
+    finally:
+        engine.dispose()
+
+
+def verify_archive_file(path: str) -> dict:
+    """An archive file's chain, and its anchor in the database of the service it names."""
+    from sqlalchemy.orm import Session
+
+    from netsterk import audit
+
+    anchors = None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            service = json.loads(handle.readline() or "{}").get("service")
+    except (OSError, ValueError):
+        service = None
+    if service in AUDITED and _exists(service):
+        engine = _engine(service)
+        try:
+            if "audit_anchor" in _tables_present(engine):
+                models = audit.audit_models(importlib.import_module(MODEL_MODULES[service][0]).Base)
+                with Session(engine) as session:
+                    anchors = {a.seq: (a.hash, a.file_digest) for a in session.scalars(sa.select(models.anchor))}
+        finally:
+            engine.dispose()
+    return audit.verify_archive(path, anchors)
+
+
+def _parse_date(text: str):
+    from datetime import datetime, timezone
+
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise SystemExit(f"error: --before {text!r} is not a date (YYYY-MM-DD)") from None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+
+
+def cmd_audit_archive(args) -> int:
+    from datetime import datetime, timezone
+
+    from netsterk import audit
+
+    if args.before:
+        before = _parse_date(args.before)
+    else:
+        before = retention_cutoff(datetime.now(timezone.utc), get_settings().audit_retention_months)
+    try:
+        for service in AUDITED:
+            result = archive_audit(service, before, args.output)
+            if result["archived"]:
+                print(f"{service}: archived {result['archived']} entries "
+                      f"({result['first_seq']}–{result['last_seq']}, before {before:%Y-%m-%d}) to {result['path']}")
+            else:
+                print(f"{service}: no entries before {before:%Y-%m-%d}")
+    except audit.ArchiveError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_audit(args) -> int:
+    if args.archive:
+        from netsterk import audit
+        try:
+            result = verify_archive_file(args.archive)
+        except audit.ArchiveError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        if args.json:
+            print(json.dumps(result, indent=2, default=str))
+        else:
+            state = "intact" if result["ok"] else "BROKEN"
+            print(f"{args.archive}: chain {state}, {result['entries']} entries "
+                  f"({result['first_seq']}–{result['last_seq']})")
+            for problem in result["problems"]:
+                print(f"  entry {problem['seq']}: {problem['problem']}")
+        return 0 if result["ok"] else 1
     results = {service: verify_audit(service) for service in AUDITED}
     if args.json:
         print(json.dumps(results, indent=2, default=str))
     else:
         for service, result in results.items():
             state = "intact" if result["ok"] else "BROKEN"
-            print(f"{service}: chain {state}, {result['entries']} entries")
+            since = f" (kept from entry {result['anchor_seq'] + 1}, earlier ones archived)" \
+                if result.get("anchor_seq") else ""
+            print(f"{service}: chain {state}, {result['entries']} entries{since}")
             for problem in result["problems"]:
                 print(f"  entry {problem['seq']}: {problem['problem']}")
     return 0 if all(r["ok"] for r in results.values()) else 1
@@ -220,4 +335,11 @@ def add_commands(sub) -> None:
     audit_sub = audit.add_subparsers(dest="audit_action", required=True)
     verify = audit_sub.add_parser("verify", help="recompute the hash chain; exit 1 when it was tampered with")
     verify.add_argument("--json", action="store_true")
+    verify.add_argument("--archive", metavar="FILE", help="verify an archive file instead of the databases")
     verify.set_defaults(func=cmd_audit)
+    archive = audit_sub.add_parser("archive", help="move old entries to an archive file (retention); "
+                                   "the chain stays verifiable")
+    archive.add_argument("--before", metavar="DATE", help="archive entries made before this date "
+                         "(default: today minus settings.audit_retention_months)")
+    archive.add_argument("--output", metavar="FILE", help="the archive file (default var/audit-archive/...)")
+    archive.set_defaults(func=cmd_audit_archive)

@@ -285,3 +285,60 @@ def test_public_form_flood_gets_429_with_a_clear_message(live_stack):
     # another address is not affected
     other = client("127.0.0.7").post(f"{settings.intake_url}/referrals/new", data={"network": "mechelen"}, timeout=10)
     assert other.status_code == 422
+
+
+def test_quarantined_mail_body_view_and_plan_change_are_in_the_audit_trail(live_stack):
+    """Issue 10 part B through the real stack: a mail arriving over SMTP lands in the quarantine;
+    the coordinator reads its sanitised body in the portal (sandboxed, with the sender's verdict);
+    a change of the family plan and that read are in the network admin's audit log, without the
+    texts, and the chain is intact."""
+    import smtplib
+    import uuid
+
+    settings, _stack = live_stack
+    marker, plan_text = f"Mailmarker{uuid.uuid4().hex[:6]}", "Planzin Kraanvogel"
+    raw = (f"Authentication-Results: mx.netsterk.example; spf=pass; dkim=pass\r\n"
+           f"To: {settings.intake_mail_addresses.split(',')[0]}\r\nSubject: Zorgen\r\n"
+           f"Date: Tue, 03 Nov 2026 09:14:00 +0100\r\nMessage-ID: <{uuid.uuid4().hex}@school.example>\r\n"
+           "MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=b1\r\n\r\n"
+           f"--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{marker} komt niet meer.\r\n"
+           f"--b1\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p><b>{marker}</b> komt niet meer."
+           "<script>alert(1)</script></p><img src=\"https://tracker.example/p.gif\">\r\n--b1--\r\n").encode()
+    with smtplib.SMTP(settings.host, settings.intake_smtp_port, timeout=10) as smtp:
+        smtp.sendmail("zorg@school.example", [settings.intake_mail_addresses.split(",")[0]], raw)
+
+    coordinator = login(settings, "coordinator")
+
+    def quarantined():
+        for mail in amqp.rpc_call(settings.amqp_uri, "intake", "mail_quarantine", "mechelen", timeout=10):
+            if mail.get("error") == "no sender address to reply to":
+                page = coordinator.get(f"{settings.portal_url}/mail/{mail['id']}", timeout=10)
+                if marker in page.text:
+                    return mail["id"], page
+        return None
+    mail_id, page = wait_until(quarantined, timeout=60, what="the mail in the quarantine")
+    assert page.status_code == 200 and f'href="/mail/{mail_id}"' in coordinator.get(
+        f"{settings.portal_url}/mail", timeout=10).text
+    assert 'id="mail-auth" class="info"' in page.text and 'sandbox=""' in page.text
+    frame = re.search(r'srcdoc="([^"]*)"', page.text).group(1)
+    assert f"&lt;b&gt;{marker}&lt;/b&gt;" in frame
+    assert "script" not in frame and "tracker.example" not in page.text
+
+    # a change of the family plan of a new referral, by the coordinator in the portal
+    done = client("127.0.0.8").post(f"{settings.intake_url}/referrals/new", timeout=10,
+                                    data=form(first_name="Planna", last_name="Wraparound"))
+    ref = re.search(r"NS-\d{4}-\d{6}", done.text).group(0)
+    task = wait_until(lambda: next((t for t in coordinator.get(f"{settings.portal_url}/api/v1/tasks", timeout=10).json()
+                                    if t["ref"] == ref), None), timeout=90, what="the new referral's task")
+    added = coordinator.post(f"{settings.portal_url}/referrals/{task['referral_id']}/plan/items", timeout=30,
+                             data={"kind": "goal", "text": plan_text, "audience": "partners"}, allow_redirects=False)
+    assert added.status_code == 303, added.text
+
+    audit = login(settings, "admin").get(f"{settings.portal_url}/privacy/audit", timeout=10)
+    rows = re.findall(r'<tr id="audit-\d+">(.*?)</tr>', audit.text)
+    plan_rows = [r for r in rows if f"<td>plan {ref}</td>" in r]
+    assert any("<td>create</td>" in r and "<td>audience, text</td>" in r and "family plan (wraparound care)" in r
+               and "<td>coordinator</td>" in r for r in plan_rows), plan_rows
+    assert any("<td>read</td>" in r and "mail quarantine review" in r and "<td>coordinator</td>" in r
+               for r in rows if "<td>mail" in r)
+    assert plan_text not in audit.text and marker not in audit.text and "Keten intact" in audit.text

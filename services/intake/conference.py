@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from netsterk import ical
 from netsterk.db import utcnow
 from netsterk.i18n import both, t
-from services.intake.wraparound import Refusal, a_date, audit, choice, referral_in_network, text, viewer_of
+from services.intake.wraparound import Refusal, a_date, audit, chain, choice, referral_in_network, text, viewer_of
 from services.intake.wraparound_models import Conference
 
 REASONS = ("no_offer", "declined", "request")
@@ -240,6 +240,10 @@ def tasks_sent(session: Session, conference_id: str, viewer) -> dict:
     return view(conference, referral.ref)
 
 
+# the personal data a conference's view shows (names for the audit log)
+SHOWN_FIELDS = ("reason", "location", "invitees", "attendance", "decisions", "actions")
+
+
 def view(conference: Conference, ref: str) -> dict:
     return {"id": conference.id, "referral_id": conference.referral_id, "ref": ref,
             "reason": conference.reason, "status": conference.status, "location": conference.location,
@@ -258,12 +262,16 @@ def view(conference: Conference, ref: str) -> dict:
 def for_referral(session: Session, referral_id: str, viewer) -> list[dict]:
     viewer = _coordinator(viewer)
     referral = referral_in_network(session, referral_id, viewer["network"])
-    return [view(c, referral.ref) for c in session.scalars(
-        select(Conference).where(Conference.referral_id == referral.id).order_by(Conference.created_at))]
+    conferences = session.scalars(select(Conference).where(Conference.referral_id == referral.id)
+                                  .order_by(Conference.created_at)).all()
+    for conference in conferences:
+        chain(session, viewer, "conference", conference.id, "read", referral_id=referral.id, fields=SHOWN_FIELDS)
+    return [view(c, referral.ref) for c in conferences]
 
 
 def get(session: Session, conference_id: str, viewer) -> dict:
     viewer = _coordinator(viewer)
     conference = _get(session, conference_id, viewer)
     referral = referral_in_network(session, conference.referral_id, viewer["network"])
+    chain(session, viewer, "conference", conference.id, "read", referral_id=referral.id, fields=SHOWN_FIELDS)
     return view(conference, referral.ref)

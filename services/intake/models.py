@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, DateTime, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from netsterk import ratelimit
 from netsterk.audit import audit_models
 from netsterk.crypto import EncryptedText
 from netsterk.db import OutboxMixin, ProcessedMessageMixin, utcnow
@@ -116,4 +117,7 @@ class ProcessedMessage(ProcessedMessageMixin, Base):
 # the audit log of personal data (netsterk/audit.py): every read and change of a referral's or a
 # mail's personal data, hash-chained, append-only
 AUDIT = audit_models(Base)
-AuditEntry, AuditHead = AUDIT.entry, AUDIT.head
+AuditEntry, AuditHead, AuditAnchor = AUDIT.entry, AUDIT.head, AUDIT.anchor
+# the public form's and API's rate limit per client address (netsterk/web_security.py), shared by
+# every intake instance
+RATE_COUNTER = ratelimit.counter_table(Base.metadata)

@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 from netsterk.db import utcnow
 from netsterk.i18n import both
 from services.intake.models import Referral
-from services.intake.voice import sharing, voice_view
+from services.intake.voice import VOICE_FIELDS, sharing, voice_view
 from services.intake.wraparound import (
-    Refusal, a_date, audit, choice, referral_in_network, text, viewer_of,
+    Refusal, a_date, audit, chain, choice, referral_in_network, text, viewer_of,
 )
 from services.intake.wraparound_models import Plan, PlanItem, PlanReferral, Voice, WraparoundHistory
 
@@ -106,6 +106,10 @@ def view_plan(session: Session, referral_id: str, viewer) -> dict:
             for h in session.scalars(select(WraparoundHistory).where(
                 WraparoundHistory.subject_id.in_([plan.id] + [r.id for r in refs]))
                 .order_by(WraparoundHistory.id))]
+    chain(session, viewer, "plan", plan.id, "read", referral_id=referral.id,
+          fields=(["items"] if shown else []) + (["contact_person"] if contact_shown and plan.contact_person else []))
+    if result["voice"].get("shown"):
+        chain(session, viewer, "voice", referral.id, "read", referral_id=referral.id, fields=VOICE_FIELDS)
     return result
 
 

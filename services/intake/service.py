@@ -403,8 +403,12 @@ class IntakeService:
                         record_ref=row.referral_ref)
             checked = authentication.check_raw(raw, {a.strip().lower() for a in get_settings()
                                                       .intake_mail_authserv_ids.split(",") if a.strip()})
+            text = row.text
+            if text is None and raw:     # quarantined before it was parsed: parse it for the reader
+                from services.intake.mail.parse import parse_mail
+                text = parse_mail(raw).text
             return {**mail_processing.view(row), "from": row.from_addr, "subject": row.subject,
-                    "text": row.text, "html": sanitise.sanitise_html(html) if html else None,
+                    "text": text, "html": sanitise.sanitise_html(html) if html else None,
                     "authentication": checked}
 
     # --- working together around one young person (issue 13): plan, voice, case conference ---

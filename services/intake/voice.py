@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from netsterk.db import utcnow
 from netsterk.i18n import both
 from services.intake.models import Referral
-from services.intake.wraparound import Refusal, audit, choice, referral_in_network, text, viewer_of
+from services.intake.wraparound import Refusal, audit, chain, choice, referral_in_network, text, viewer_of
 from services.intake.wraparound_models import Voice
 
 FROM_WHOM = ("young_person", "parents", "both")
@@ -101,4 +101,7 @@ def voice_view(referral: Referral, voice: Voice | None, viewer: dict) -> dict:
 def get_voice(session: Session, referral_id: str, viewer) -> dict:
     viewer = viewer_of(viewer)
     referral = referral_in_network(session, referral_id, viewer["network"])
-    return voice_view(referral, session.get(Voice, referral.id), viewer)
+    shown = voice_view(referral, session.get(Voice, referral.id), viewer)
+    if shown.get("shown"):
+        chain(session, viewer, "voice", referral.id, "read", referral_id=referral.id, fields=VOICE_FIELDS)
+    return shown

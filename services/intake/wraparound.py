@@ -1,5 +1,7 @@
 """What plan.py, voice.py and conference.py share: who is asking (the viewer the portal vouches
-for), refusals with a status, and the append-only history."""
+for), refusals with a status, the append-only history, and the audit of every read and change of
+their personal data in intake's one hash-chained audit log (netsterk/audit.py through
+privacy.log: who, role, record, field names, purpose, origin — never the texts)."""
 from __future__ import annotations
 
 from datetime import date
@@ -21,7 +23,8 @@ def viewer_of(raw) -> dict:
     login or the link; intake checks the shape and scopes everything by it."""
     if not isinstance(raw, dict) or raw.get("role") not in ROLES or not raw.get("network"):
         raise Refusal(403, both("wrap.forbidden"))
-    viewer = {"role": raw["role"], "network": str(raw["network"]), "by": str(raw.get("by") or raw["role"])[:200]}
+    viewer = {"role": raw["role"], "network": str(raw["network"]), "by": str(raw.get("by") or raw["role"])[:200],
+              "origin": str(raw.get("origin") or "portal")[:200]}
     if viewer["role"] == "partner":
         if not raw.get("organisation_id"):
             raise Refusal(403, both("wrap.forbidden"))
@@ -72,12 +75,41 @@ def a_date(data: dict, key: str, *, required: bool = False) -> date | None:
         raise Refusal(422, both("wrap.bad_date"), key) from None
 
 
+# why each kind of record is read or changed (the audit entry's purpose)
+PURPOSES = {"plan": "family plan (wraparound care)", "voice": "the young person's voice (wraparound care)",
+            "conference": "case conference (wraparound care)"}
+# history actions that are not a create or an update in the audit log's terms
+AUDIT_ACTIONS = {"voice_recorded": "create", "conference_proposed": "create",
+                 "invitations_sent": "disclose", "tasks_created": "disclose"}
+
+
+def audit_action(history_action: str) -> str:
+    if history_action in AUDIT_ACTIONS:
+        return AUDIT_ACTIONS[history_action]
+    return "create" if history_action.endswith("_added") else "update"
+
+
+def chain(session: Session, viewer: dict, subject: str, subject_id: str, action: str, *,
+          referral_id: str | None, fields) -> None:
+    """One entry in intake's hash-chained audit log for a read or change of plan / voice /
+    conference data (field names only)."""
+    from services.intake.privacy import log
+
+    referral = session.get(Referral, referral_id) if referral_id else None
+    log(session, {"username": viewer["by"], "role": viewer["role"], "network": viewer["network"],
+                  "origin": viewer.get("origin")}, action, record_type=subject, record_id=subject_id,
+        fields=fields, purpose=PURPOSES[subject], network=viewer["network"],
+        record_ref=referral.ref if referral is not None else None)
+
+
 def audit(session: Session, viewer: dict, subject: str, subject_id: str, action: str, *,
           item_id: str | None = None, referral_id: str | None = None, fields=()) -> None:
+    """A change: the wraparound history (shown with the plan) and the audit log."""
     session.add(WraparoundHistory(
         network=viewer["network"], subject=subject, subject_id=subject_id, item_id=item_id,
         referral_id=referral_id, action=action, by=viewer["by"],
         organisation_id=viewer.get("organisation_id"), fields=sorted(fields), at=utcnow()))
+    chain(session, viewer, subject, subject_id, audit_action(action), referral_id=referral_id, fields=fields)
 
 
 def anonymise(session: Session, referral_id: str) -> bool:

@@ -55,12 +55,14 @@ class LoginRequired(Exception):
 
 
 class Refused(Exception):
-    """A request that ends in a clear message for the user, with its HTTP status."""
+    """A request that ends in a clear message for the user, with its HTTP status (and, for a
+    429, the seconds to wait: the Retry-After header)."""
 
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, retry_after: int | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.retry_after = retry_after
 
 
 def allowed(user, action: str) -> bool:
@@ -88,6 +90,14 @@ def in_network(user, snapshot) -> dict:
     if not isinstance(snapshot, dict) or snapshot.get("network") != user.network:
         raise not_found()
     return snapshot
+
+
+def mail_in_network(user, mail) -> dict:
+    """An incoming mail of the user's network, or one no network was found for (the quarantine's
+    unassigned mail is every coordinator's to sort out); any other (or none) is 404."""
+    if not isinstance(mail, dict) or mail.get("network") not in (None, user.network):
+        raise not_found()
+    return mail
 
 
 def own_engagement(user, snapshot: dict, engagement_token: str | None = None) -> dict:

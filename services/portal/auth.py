@@ -10,7 +10,7 @@ import json
 import os
 import struct
 import time
-from datetime import timedelta, timezone
+from datetime import timedelta
 from functools import lru_cache
 from urllib.parse import quote
 
@@ -19,7 +19,8 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy.orm import Session
 
 from netsterk.db import utcnow
-from services.portal.models import ROLES, LoginThrottle, User
+from netsterk import ratelimit
+from services.portal.models import RATE_COUNTER, ROLES, User
 
 SESSION_COOKIE = "netsterk_session"
 PENDING_COOKIE = "netsterk_pending"      # password checked, second factor still to come
@@ -302,40 +303,21 @@ def user_dict(user: User) -> dict:
 # --- throttling of failed sign-ins (per user and address) -------------------------------------
 
 def throttle_key(username: str, address: str | None) -> str:
-    return hashlib.sha256(f"{(username or '').strip().lower()}|{address or '-'}".encode()).hexdigest()
+    return ratelimit.counter_key("login", f"{(username or '').strip().lower()}|{address or '-'}")
 
 
 def locked_for(session: Session, key: str) -> int:
     """Seconds this user+address still has to wait (0: may try)."""
-    row = session.get(LoginThrottle, key)
-    if row is None or row.locked_until is None:
-        return 0
-    left = (_aware(row.locked_until) - utcnow()).total_seconds()
-    return max(0, int(left) + 1) if left > 0 else 0
+    return ratelimit.locked_for(session.connection(), RATE_COUNTER, key)
 
 
 def record_failure(session: Session, key: str) -> int:
-    """Count one failure; returns the seconds locked now (0 when not yet locked)."""
-    now = utcnow()
-    row = session.get(LoginThrottle, key)
-    if row is None:
-        row = LoginThrottle(key=key, failures=0, window_start=now)
-        session.add(row)
-    if row.window_start is None or now - _aware(row.window_start) > FAILURE_WINDOW:
-        row.failures, row.window_start, row.locked_until = 0, now, None
-    row.failures += 1
-    if row.failures >= MAX_FAILURES:
-        row.locked_until = now + LOCK_TIME
-    session.flush()
-    return int(LOCK_TIME.total_seconds()) if row.locked_until else 0
+    """Count one failure (shared by every portal instance: the counter is in the portal's
+    database, netsterk/ratelimit.py); returns the seconds locked now (0 when not yet locked)."""
+    verdict = ratelimit.hit(session.connection(), RATE_COUNTER, key, limit=MAX_FAILURES,
+                            window=FAILURE_WINDOW.total_seconds(), lock=LOCK_TIME.total_seconds())
+    return int(LOCK_TIME.total_seconds()) if verdict.hits >= MAX_FAILURES else 0
 
 
 def clear_failures(session: Session, key: str) -> None:
-    row = session.get(LoginThrottle, key)
-    if row is not None:
-        session.delete(row)
-        session.flush()
-
-
-def _aware(moment):
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    ratelimit.clear(session.connection(), RATE_COUNTER, key)

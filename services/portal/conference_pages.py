@@ -80,9 +80,9 @@ def _list_rows(conferences: list[dict]) -> str:
             f'<tbody>{rows}</tbody></table>')
 
 
-def _list_page(service, user, referral_id, *, values=None, error=None, status=200) -> Response:
+def _list_page(service, user, request, referral_id, *, values=None, error=None, status=200) -> Response:
     snapshot = network_snapshot(service, user, referral_id)
-    conferences = call_intake(service, "conference_list", referral_id, coordinator_viewer(user))
+    conferences = call_intake(service, "conference_list", referral_id, coordinator_viewer(user, request))
     base = f"/referrals/{quote(referral_id, safe='')}"
     reason = suggested_reason(snapshot)
     hint = (message_box(both("wrap.conference.hint", reason=both("wrap.reason." + reason)), "info")
@@ -96,7 +96,7 @@ def _list_page(service, user, referral_id, *, values=None, error=None, status=20
 @html_page
 def conferences(service, request, referral_id: str) -> Response:
     user = require_coordinator(session_user(service, request))
-    return _list_page(service, user, referral_id)
+    return _list_page(service, user, request, referral_id)
 
 
 def create_data(form) -> dict:
@@ -116,12 +116,12 @@ def create(service, request, referral_id: str) -> Response:
     network_snapshot(service, user, referral_id)
     values = {k: request.form.get(k) for k in request.form.keys()}
     try:
-        conference = call_intake(service, "conference_create", referral_id, coordinator_viewer(user),
+        conference = call_intake(service, "conference_create", referral_id, coordinator_viewer(user, request),
                                  create_data(request.form))
     except Refused as refused:
         if refused.status != 422:
             raise
-        return _list_page(service, user, referral_id, values=values, error=refused.message, status=422)
+        return _list_page(service, user, request, referral_id, values=values, error=refused.message, status=422)
     with log_context(network=user.network):
         log.info("conference_proposed")
     return redirect(f"/conferences/{quote(conference['id'], safe='')}", code=303)
@@ -185,8 +185,8 @@ def record_form(conference: dict, values: dict | None = None, error: str | None 
             f'<button type="submit">{e(both("wrap.conference.record_submit"))}</button></form>')
 
 
-def _detail_page(service, user, conference_id, *, values=None, error=None, info=None, status=200) -> Response:
-    conference = call_intake(service, "conference_get", conference_id, coordinator_viewer(user))
+def _detail_page(service, user, request, conference_id, *, values=None, error=None, info=None, status=200) -> Response:
+    conference = call_intake(service, "conference_get", conference_id, coordinator_viewer(user, request))
     snapshot = network_snapshot(service, user, conference["referral_id"])
     invitees = "".join(
         f'<li>{e(i.get("name") or "")} &lt;{e(i["email"])}&gt; — {e(label("wrap.role", i["role"]))}'
@@ -226,16 +226,16 @@ def _detail_page(service, user, conference_id, *, values=None, error=None, info=
 @html_page
 def detail(service, request, conference_id: str) -> Response:
     user = require_coordinator(session_user(service, request))
-    return _detail_page(service, user, conference_id)
+    return _detail_page(service, user, request, conference_id)
 
 
 @html_page
 def invite(service, request, conference_id: str) -> Response:
     user = require_coordinator(session_user(service, request), "referral.act")
-    result = call_intake(service, "conference_invite", conference_id, coordinator_viewer(user))
+    result = call_intake(service, "conference_invite", conference_id, coordinator_viewer(user, request))
     with log_context(network=user.network, referral_ref=result.get("ref")):
         log.info("conference_invitations", count=len(result.get("mail_status") or []))
-    return _detail_page(service, user, conference_id,
+    return _detail_page(service, user, request, conference_id,
                         info=both("wrap.conference.invited", count=len(result.get("invitees") or [])))
 
 
@@ -243,15 +243,15 @@ def invite(service, request, conference_id: str) -> Response:
 def confirm(service, request, conference_id: str) -> Response:
     user = require_coordinator(session_user(service, request), "referral.act")
     try:
-        result = call_intake(service, "conference_confirm_time", conference_id, coordinator_viewer(user),
+        result = call_intake(service, "conference_confirm_time", conference_id, coordinator_viewer(user, request),
                              {"time": request.form.get("time")})
     except Refused as refused:
         if refused.status != 422:
             raise
-        return _detail_page(service, user, conference_id, error=refused.message, status=422)
+        return _detail_page(service, user, request, conference_id, error=refused.message, status=422)
     with log_context(network=user.network, referral_ref=result.get("ref")):
         log.info("conference_time_confirmed")
-    return _detail_page(service, user, conference_id,
+    return _detail_page(service, user, request, conference_id,
                         info=both("wrap.conference.invited", count=len(result.get("invitees") or [])))
 
 
@@ -262,12 +262,12 @@ def record_data(form) -> dict:
                          "due": form.get(f"action_due_{n}")} for n in range(ACTION_ROWS)]}
 
 
-def send_tasks(service, user, conference: dict) -> None:
+def send_tasks(service, user, request, conference: dict) -> None:
     """The conference's actions into the workflow as tasks (once: the command id is the conference's)."""
     if conference["tasks"] and not conference.get("tasks_sent_at"):
         call_bridge(service, "add_tasks", conference["referral_id"], conference["tasks"], user.username,
                     f"conference:{conference['id']}", f"conference-{conference['id']}")
-        call_intake(service, "conference_tasks_sent", conference["id"], coordinator_viewer(user))
+        call_intake(service, "conference_tasks_sent", conference["id"], coordinator_viewer(user, request))
 
 
 @html_page
@@ -276,27 +276,27 @@ def record(service, request, conference_id: str) -> Response:
     values = {k: request.form.get(k) for k in request.form.keys()}
     values["present"] = request.form.getlist("present")
     try:
-        conference = call_intake(service, "conference_record", conference_id, coordinator_viewer(user),
+        conference = call_intake(service, "conference_record", conference_id, coordinator_viewer(user, request),
                                  record_data(request.form))
     except Refused as refused:
         if refused.status != 422:
             raise
-        return _detail_page(service, user, conference_id, values=values, error=refused.message, status=422)
+        return _detail_page(service, user, request, conference_id, values=values, error=refused.message, status=422)
     with log_context(network=user.network, referral_ref=conference.get("ref")):
         log.info("conference_recorded", actions=len(conference["tasks"]))
         try:
-            send_tasks(service, user, conference)
+            send_tasks(service, user, request, conference)
         except Refused as refused:   # recorded; the tasks can be sent again from the page
-            return _detail_page(service, user, conference_id, error=refused.message, status=refused.status)
+            return _detail_page(service, user, request, conference_id, error=refused.message, status=refused.status)
     return redirect(f"/conferences/{quote(conference_id, safe='')}", code=303)
 
 
 @html_page
 def retry_tasks(service, request, conference_id: str) -> Response:
     user = require_coordinator(session_user(service, request), "referral.act")
-    conference = call_intake(service, "conference_get", conference_id, coordinator_viewer(user))
+    conference = call_intake(service, "conference_get", conference_id, coordinator_viewer(user, request))
     network_snapshot(service, user, conference["referral_id"])
-    send_tasks(service, user, conference)
+    send_tasks(service, user, request, conference)
     return redirect(f"/conferences/{quote(conference_id, safe='')}", code=303)
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, DateTime, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from netsterk import ratelimit
 from netsterk.crypto import EncryptedJSON, EncryptedText
 from netsterk.db import ProcessedMessageMixin, utcnow
 
@@ -64,14 +65,8 @@ class ProcessedMessage(ProcessedMessageMixin, Base):
     """Event message ids the portal already applied (idempotent consumer)."""
 
 
-class LoginThrottle(Base):
-    """Failed sign-ins of one user from one address (key: a hash of both), for throttling."""
-    __tablename__ = "login_throttle"
-
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    failures: Mapped[int] = mapped_column(Integer, default=0)
-    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+# failed sign-ins per user and address (login throttling), shared by every portal instance
+RATE_COUNTER = ratelimit.counter_table(Base.metadata)
 
 
 class PartnerEngagement(Base):

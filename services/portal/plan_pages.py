@@ -20,6 +20,7 @@ from netsterk.i18n import both
 from netsterk.logging import get_logger, log_context
 from netsterk.nameko_support import html_response
 from netsterk.settings import get_settings
+from netsterk.web_security import client_address
 from services.portal import pages
 from services.portal.pages import e, label, layout, local_time, message_box
 from services.portal.web import (
@@ -64,11 +65,13 @@ def school_link(referral_id: str) -> str:
 
 # --- who is asking ---------------------------------------------------------------------------
 
-def coordinator_viewer(user) -> dict:
-    return {"role": "coordinator", "network": user.network, "by": user.username}
+def coordinator_viewer(user, request=None) -> dict:
+    """The signed-in coordinator; `origin` (the client's address) goes to the audit log."""
+    return {"role": "coordinator", "network": user.network, "by": user.username,
+            "origin": client_address(request) if request is not None else "portal"}
 
 
-def partner_viewer(service, referral_id: str, token: str) -> tuple[dict, dict, dict]:
+def partner_viewer(service, referral_id: str, token: str, request=None) -> tuple[dict, dict, dict]:
     """(viewer, snapshot, engagement) of a partner's engagement link; only an accepted (edit) or
     completed (read) engagement opens the plan."""
     try:
@@ -84,7 +87,8 @@ def partner_viewer(service, referral_id: str, token: str) -> tuple[dict, dict, d
               "by": engagement.get("organisation_name") or engagement["organisation_id"],
               "organisation_id": engagement["organisation_id"],
               "organisation_name": engagement.get("organisation_name") or "",
-              "can_edit": engagement.get("status") == "accepted"}
+              "can_edit": engagement.get("status") == "accepted",
+              "origin": client_address(request) if request is not None else "portal"}
     return viewer, snapshot, engagement
 
 
@@ -223,9 +227,9 @@ def coordinator_extras(referral_id: str, plan: dict) -> str:
 
 # --- coordinator -------------------------------------------------------------------------------
 
-def _coordinator_page(service, user, referral_id: str, *, error=None, values=None, status=200) -> Response:
+def _coordinator_page(service, user, request, referral_id: str, *, error=None, values=None, status=200) -> Response:
     snapshot = network_snapshot(service, user, referral_id)
-    plan = call_intake(service, "plan_view", referral_id, coordinator_viewer(user))
+    plan = call_intake(service, "plan_view", referral_id, coordinator_viewer(user, request))
     base = f"/referrals/{quote(referral_id, safe='')}/plan"
     body = plan_body(plan, base, error=error, values=values) + coordinator_extras(referral_id, plan)
     return html_response(layout(both("wrap.plan.title", ref=snapshot.get("ref", "")), body, user=user),
@@ -235,7 +239,7 @@ def _coordinator_page(service, user, referral_id: str, *, error=None, values=Non
 @html_page
 def coordinator_plan(service, request, referral_id: str) -> Response:
     user = require_coordinator(session_user(service, request))
-    return _coordinator_page(service, user, referral_id)
+    return _coordinator_page(service, user, request, referral_id)
 
 
 def _coordinator_change(service, request, referral_id: str, method: str, *args) -> Response:
@@ -244,12 +248,12 @@ def _coordinator_change(service, request, referral_id: str, method: str, *args) 
     values = form_values(request)
     try:
         with log_context(network=user.network):
-            call_intake(service, method, referral_id, coordinator_viewer(user), *args, values)
+            call_intake(service, method, referral_id, coordinator_viewer(user, request), *args, values)
             log.info("plan_changed", via=method)
     except Refused as refused:
         if refused.status != 422:
             raise
-        return _coordinator_page(service, user, referral_id, error=refused.message, values=values, status=422)
+        return _coordinator_page(service, user, request, referral_id, error=refused.message, values=values, status=422)
     return redirect(f"/referrals/{quote(referral_id, safe='')}/plan", code=303)
 
 
@@ -277,7 +281,7 @@ def coordinator_voice(service, request, referral_id: str) -> Response:
 def coordinator_withdraw(service, request, referral_id: str) -> Response:
     user = require_coordinator(session_user(service, request), "referral.act")
     network_snapshot(service, user, referral_id)
-    call_intake(service, "voice_withdraw_consent", referral_id, coordinator_viewer(user))
+    call_intake(service, "voice_withdraw_consent", referral_id, coordinator_viewer(user, request))
     with log_context(network=user.network):
         log.info("consent_withdrawn")
     return redirect(f"/referrals/{quote(referral_id, safe='')}/plan", code=303)
@@ -289,8 +293,8 @@ def _partner_base(referral_id: str, token: str) -> str:
     return f"/engagements/{quote(referral_id, safe='')}/{quote(token, safe='')}/plan"
 
 
-def _partner_page(service, referral_id, token, *, error=None, values=None, status=200) -> Response:
-    viewer, snapshot, _engagement = partner_viewer(service, referral_id, token)
+def _partner_page(service, request, referral_id, token, *, error=None, values=None, status=200) -> Response:
+    viewer, snapshot, _engagement = partner_viewer(service, referral_id, token, request)
     plan = call_intake(service, "plan_view", referral_id, viewer)
     back = f'<p><a href="/engagements/{e(referral_id)}/{e(token)}">{e(both("portal.engagement.back"))}</a></p>'
     body = plan_body(plan, _partner_base(referral_id, token), error=error, values=values) + back
@@ -300,11 +304,11 @@ def _partner_page(service, referral_id, token, *, error=None, values=None, statu
 
 @html_page
 def partner_plan(service, request, referral_id: str, token: str) -> Response:
-    return _partner_page(service, referral_id, token)
+    return _partner_page(service, request, referral_id, token)
 
 
 def _partner_change(service, request, referral_id, token, method, *args) -> Response:
-    viewer, snapshot, _engagement = partner_viewer(service, referral_id, token)
+    viewer, snapshot, _engagement = partner_viewer(service, referral_id, token, request)
     values = form_values(request)
     try:
         with log_context(network=snapshot.get("network"), referral_ref=snapshot.get("ref")):
@@ -313,7 +317,7 @@ def _partner_change(service, request, referral_id, token, method, *args) -> Resp
     except Refused as refused:
         if refused.status not in (403, 404, 422):
             raise
-        return _partner_page(service, referral_id, token, error=refused.message, values=values,
+        return _partner_page(service, request, referral_id, token, error=refused.message, values=values,
                              status=refused.status)
     return redirect(_partner_base(referral_id, token), code=303)
 
@@ -335,7 +339,7 @@ def school_plan(service, request, referral_id: str, signature: str) -> Response:
     if not hmac.compare_digest(school_signature(referral_id).encode(), str(signature).encode()):
         raise Refused(404, both("wrap.plan.link_invalid"))
     snapshot = call_bridge(service, "get_referral", referral_id)
-    viewer = {"role": "school", "network": snapshot["network"], "by": "school"}
+    viewer = {"role": "school", "network": snapshot["network"], "by": "school", "origin": client_address(request)}
     plan = call_intake(service, "plan_view", referral_id, viewer)
     if not plan["sharing"]["school"]:
         body = f'<p id="school-no-consent">{e(both("wrap.plan.school_no_consent"))}</p>'

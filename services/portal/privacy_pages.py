@@ -235,6 +235,8 @@ def audit_page(service, request) -> Response:
     status = (pages.message_box(both("privacy.chain_ok", entries=chain["entries"]), "info") if chain["ok"] else
               pages.message_box(both("privacy.chain_broken")) +
               "<ul>" + "".join(f"<li>#{e(p['seq'])}: {e(p['problem'])}</li>" for p in chain["problems"]) + "</ul>")
+    if chain.get("anchor_seq"):
+        status += pages.message_box(both("privacy.chain_archived", seq=chain["anchor_seq"]), "info")
     columns = ("privacy.col.when", "privacy.col.who", "privacy.col.role", "privacy.col.action",
                "privacy.col.record", "privacy.col.fields", "privacy.col.purpose", "privacy.col.origin")
     rows = "".join(

@@ -96,6 +96,10 @@ class PortalService:
     def mail_page(self, request):
         return mailbox.mailbox(self, request)
 
+    @http("GET", "/mail/<string:mail_id>")
+    def mail_show(self, request, mail_id):
+        return mailbox.show(self, request, mail_id=mail_id)
+
     @http("POST", "/mail/<string:mail_id>/reprocess")
     def mail_reprocess(self, request, mail_id):
         return mailbox.reprocess(self, request, mail_id=mail_id)

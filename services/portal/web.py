@@ -170,11 +170,23 @@ def html_page(handler):
             expired = "&expired=1" if request.environ.get(IDLE_FLAG) else ""
             return redirect(f"/login?next={quote(return_path(request), safe='/')}{expired}", code=303)
         except Refused as refused:
-            return html_response(pages.error_page(refused.message), status=refused.status)
+            return _retry_after(html_response(pages.error_page(refused.message), status=refused.status),
+                                refused.retry_after)
         except Exception:
             log.exception("portal_page_failed", path=request.path)
             return html_response(pages.error_page(both("portal.error.remote")), status=500)
     return wrapper
+
+
+def _retry_after(response: Response, seconds: int | None) -> Response:
+    if seconds:
+        response.headers["Retry-After"] = str(seconds)
+    return response
+
+
+def throttled(seconds: int) -> Refused:
+    """Too many failed sign-ins of this user from this address: 429, how long to wait."""
+    return Refused(429, both("portal.login.throttled", minutes=max(1, -(-seconds // 60))), retry_after=seconds)
 
 
 def api(handler):
@@ -189,7 +201,8 @@ def api(handler):
         except Refused as refused:
             if refused.status == 401:
                 return _unauthorised(refused.message, "invalid_token")
-            return json_response({"error": refused.message}, status=refused.status)
+            return _retry_after(json_response({"error": refused.message}, status=refused.status),
+                                refused.retry_after)
         except schemas.ActionError as error:
             return json_response({"error": error.message, "field": error.field}, status=422)
         except Exception:
@@ -251,10 +264,10 @@ def login(service, request) -> Response:
     next_path = safe_next(request.form.get("next") or request.args.get("next"))
     key = auth.throttle_key(username, request.remote_addr)
     with session_scope(service.db) as session:
-        if auth.locked_for(session, key):
+        if wait := auth.locked_for(session, key):
             log.warning("login_throttled")
-            return html_response(pages.login_page(error=both("portal.login.throttled"), username=username,
-                                                  next_path=next_path), status=429)
+            return _retry_after(html_response(pages.login_page(error=throttled(wait).message, username=username,
+                                                               next_path=next_path), status=429), wait)
         user = auth.authenticate(session, username, request.form.get("password") or "")
         if user is None:
             auth.record_failure(session, key)
@@ -291,8 +304,8 @@ def _check_code(service, request, stage: str) -> tuple[User | None, str | None, 
     key = auth.throttle_key(user.username, request.remote_addr)
     with session_scope(service.db) as session:
         stored = session.get(User, user.username)
-        if auth.locked_for(session, key):
-            return None, both("portal.login.throttled"), 429
+        if wait := auth.locked_for(session, key):
+            return None, throttled(wait).message, 429
         step = auth.totp_step(stored.totp_secret or "", request.form.get("code") or "",
                               after=stored.totp_last_step)
         if step is None:

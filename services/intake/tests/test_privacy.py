@@ -230,8 +230,6 @@ def test_incoming_html_is_sanitised():
 def test_public_form_rate_limit_gives_429_with_a_clear_message(run_service, amqp_uri, monkeypatch):
     monkeypatch.setenv("NETSTERK_INTAKE_RATE_LIMIT", "5")
     get_settings.cache_clear()
-    from netsterk.web_security import LIMITER
-    LIMITER._buckets.clear()
     container = run_service(IntakeService)
     base = f"http://{container.config['WEB_SERVER_ADDRESS']}"
     with ServiceRpcProxy("intake", {"AMQP_URI": amqp_uri}) as proxy:

@@ -248,3 +248,55 @@ def test_anonymisation_wipes_the_voice_the_conferences_and_at_last_the_plan(fact
     with session_scope(factory) as session:
         assert [i.text for i in session.scalars(select(PlanItem))] == [""]
         assert session.scalars(select(Plan)).one().contact_person is None
+
+
+def test_every_read_and_change_of_plan_voice_and_conference_is_in_the_hash_chained_audit_log(factory):
+    """Issue 10: the wraparound data goes through intake's one audit log — who, role, record,
+    field names, purpose, origin — never the texts; the chain stays intact; a refused change
+    leaves no entry."""
+    from netsterk import audit
+    from services.intake import privacy
+    from services.intake.models import AUDIT, Referral
+
+    referral = submit(factory)
+    coord = dict(COORD, by="coord.jansen", origin="10.1.2.3")
+    goal = call(factory, plan.add_item, referral, coord, {"kind": "goal", "text": "Geheimdoel Zwaluw",
+                                                          "audience": "partners"})
+    call(factory, plan.change_item, referral, coord, goal["id"], {"status": "done"})
+    call(factory, voice.record_voice, referral, coord, {"wishes": "Wensgeheim", "from_whom": "young_person",
+                                                        "share_partners": True})
+    call(factory, plan.view_plan, referral, ARKTOS)
+    later = (datetime.now(timezone.utc) + timedelta(days=7)).replace(microsecond=0)
+    meeting = call(factory, conference.create, referral, coord, {
+        "reason": "declined", "location": "CLB", "duration_minutes": "60", "proposed_times": [later.isoformat()],
+        "invitees": [{"email": "zorg@school.example", "role": "school"}]})
+    call(factory, conference.get, meeting["id"], coord)
+    with pytest.raises(Refusal):                   # refused: nothing recorded
+        call(factory, plan.change_item, referral, coord, goal["id"], {})
+    with session_scope(factory) as session:
+        ref = session.get(Referral, referral).ref
+        entries = [e for e in audit.listing(session, AUDIT, network="mechelen") if e["record_type"] != "referral"]
+        assert audit.verify(session, AUDIT)["ok"]
+        stored = " ".join(str(r) for r in session.execute(text("SELECT * FROM audit_entry")).all())
+    entries.reverse()
+    assert [(e["record_type"], e["action"], e["actor"], e["role"]) for e in entries] == [
+        ("plan", "create", "coord.jansen", "coordinator"),
+        ("plan", "update", "coord.jansen", "coordinator"),
+        ("voice", "create", "coord.jansen", "coordinator"),
+        ("plan", "read", "Arktos", "partner"),
+        ("voice", "read", "Arktos", "partner"),
+        ("conference", "create", "coord.jansen", "coordinator"),
+        ("conference", "read", "coord.jansen", "coordinator")]
+    assert entries[1]["fields"] == ["status"] and entries[0]["fields"] == ["audience", "text"]
+    assert entries[4]["fields"] == sorted(voice.VOICE_FIELDS)
+    assert all(e["record_ref"] == ref and e["network"] == "mechelen" for e in entries)
+    assert entries[0]["purpose"] == "family plan (wraparound care)" and entries[0]["origin"] == "10.1.2.3"
+    assert entries[3]["origin"] == "portal"                       # a viewer without an address
+    assert entries[5]["purpose"] == "case conference (wraparound care)"
+    for secret in ("Geheimdoel", "Zwaluw", "Wensgeheim", "zorg@school.example", "CLB"):
+        assert secret not in stored
+    # the network admin's audit view (privacy.audit_log) lists them
+    with session_scope(factory) as session:
+        trail = privacy.audit_log(session, {"username": "admin", "role": "network_admin", "network": "mechelen"})
+    assert {"plan", "voice", "conference"} <= {e["record_type"] for e in trail["entries"]}
+    assert trail["chain"]["ok"]

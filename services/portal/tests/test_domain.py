@@ -113,6 +113,27 @@ def test_failed_logins_lock_one_user_and_address_only(db):
         assert auth.locked_for(session, key) == 0
 
 
+def test_failed_logins_count_across_portal_instances_on_one_database(tmp_path):
+    """Two portal instances (two engines, as two processes have) on one database share the count:
+    five failures spread over both lock the pair on both (netsterk/ratelimit.py)."""
+    url = f"sqlite:///{tmp_path / 'shared-portal.db'}"
+    engines = [make_engine(url), make_engine(url)]
+    Base.metadata.create_all(engines[0])
+    instances = [sessionmaker(engine, expire_on_commit=False) for engine in engines]
+    key = auth.throttle_key("Coord ", "10.0.0.1")
+    assert key == auth.throttle_key("coord", "10.0.0.1") and "10.0.0.1" not in key
+    for attempt in range(auth.MAX_FAILURES):
+        with session_scope(instances[attempt % 2]) as session:
+            assert auth.locked_for(session, key) == 0
+            locked = auth.record_failure(session, key)
+    assert locked == 15 * 60
+    for instance in instances:
+        with session_scope(instance) as session:
+            assert 14 * 60 < auth.locked_for(session, key) <= 15 * 60
+    for engine in engines:
+        engine.dispose()
+
+
 # --- one access policy -----------------------------------------------------------------------
 
 def test_access_policy_role_by_action_and_scopes():
@@ -138,6 +159,12 @@ def test_access_policy_role_by_action_and_scopes():
         assert refused.value.status == 404
     with pytest.raises(access.Refused):
         access.in_network(coordinator, {"network": "kiel"})
+    assert access.mail_in_network(coordinator, {"network": None, "id": "m"})["id"] == "m"    # unassigned
+    assert access.mail_in_network(coordinator, {"network": "mechelen", "id": "m"})["id"] == "m"
+    for other in ({"network": "kiel"}, None):
+        with pytest.raises(access.Refused) as refused:
+            access.mail_in_network(coordinator, other)
+        assert refused.value.status == 404
 
 
 # --- session cookie ------------------------------------------------------------------------

@@ -478,6 +478,8 @@ def test_second_factor_enrolment_throttling_and_session_end(portal, bridge, sett
             assert client.post(f"{portal}/login", data={"username": "nieuw", "password": "fout-fout"}).status_code == 401
         locked = client.post(f"{portal}/login", data={"username": "nieuw", "password": PASSWORD})
         assert locked.status_code == 429 and "Te veel mislukte pogingen" in locked.text
+        assert 14 * 60 < int(locked.headers["Retry-After"]) <= 15 * 60
+        assert "Try again in 15 minutes" in locked.text
 
 
 def test_api_tokens_are_made_shown_once_used_and_revoked_on_the_page(portal, bridge, settings_env, login):
@@ -567,3 +569,73 @@ def test_the_network_admin_sets_the_networks_own_deadlines(portal, bridge, setti
         assert login().post(f"{portal}/admin/deadlines", data={"normal.triage": "2"}, timeout=10).status_code == 403
     finally:
         container.stop()
+
+
+HTML_MAIL = ("{headers}To: meldpunt@netsterk.example\r\nSubject: Zorgen om Quarantia\r\n"
+             "Date: Tue, 03 Nov 2026 09:14:00 +0100\r\nMessage-ID: <{mid}@sender.example>\r\n"
+             "MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=b1\r\n\r\n"
+             "--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nLeerling Quarantia komt niet meer.\r\n"
+             "--b1\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+             "<p onclick=\"steal()\">Leerling <b>Quarantia</b> komt niet meer.<script>alert(1)</script></p>"
+             "<img src=\"https://tracker.example/pixel.gif\"><a href=\"javascript:alert(1)\">x</a>\r\n"
+             "--b1--\r\n")
+
+
+def test_coordinator_reads_a_quarantined_mail_sanitised_scoped_and_audited(portal, login, settings_env, run_service):
+    """The mail quarantine's body view: text and sanitised HTML in a sandboxed frame, the SPF/DKIM
+    verdict, scoped to the coordinator's network, each read in intake's audit chain with its purpose."""
+    import uuid
+
+    from services.intake.service import IntakeService
+    from services.intake.tests.test_mail_processing import handover
+    from services.portal.mailbox import BODY_CSP
+
+    run_service(IntakeService)
+    uri = settings_env.amqp_uri
+    amqp.rpc_call(uri, "intake", "upsert_network", "mechelen", "Mechelen", ["truancy"], timeout=20)
+    no_sender = HTML_MAIL.format(headers="Authentication-Results: mx.netsterk.example; spf=pass; dkim=pass\r\n",
+                                 mid=uuid.uuid4().hex).encode()
+    spoofed = HTML_MAIL.format(headers="From: Directie <directie@school.example>\r\nAuthentication-Results: "
+                               "mx.netsterk.example; spf=fail; dkim=fail\r\n", mid=uuid.uuid4().hex).encode()
+    quarantined, review = handover(no_sender), handover(spoofed)
+    for message in (quarantined, review):
+        assert amqp.rpc_call(uri, "intake", "mail_received", message, timeout=20)["status"] == "stored"
+    wait_until(lambda: amqp.rpc_call(uri, "intake", "mail_status", quarantined["id"], timeout=20)["status"]
+               == "quarantined", timeout=30, what="the mail without a sender in the quarantine")
+    wait_until(lambda: amqp.rpc_call(uri, "intake", "mail_status", review["id"], timeout=20)["status"]
+               == "review", timeout=30, what="the spoofed mail in the review list")
+
+    coordinator = login()
+    listing = coordinator.get(f"{portal}/mail")
+    assert listing.status_code == 200 and f'href="/mail/{quarantined["id"]}"' in listing.text
+    assert "Quarantia" not in listing.text                       # the lists show metadata only
+    page = coordinator.get(f"{portal}/mail/{quarantined['id']}")
+    assert page.status_code == 200, page.text
+    assert 'id="mail-auth" class="info"' in page.text and "Sender verified" in page.text
+    assert "Leerling Quarantia komt niet meer." in page.text and "no sender address" in page.text
+    frame = re.search(r'<iframe id="mail-html"[^>]*sandbox=""[^>]*srcdoc="([^"]*)"', page.text)
+    assert frame, page.text
+    document = frame.group(1)
+    assert "&lt;b&gt;Quarantia&lt;/b&gt;" in document and BODY_CSP.replace("'", "&#x27;") in document
+    for bad in ("script", "onclick", "tracker.example", "javascript:", "&lt;img"):
+        assert bad not in document, bad
+    for bad in ("alert(", "steal(", "tracker.example"):
+        assert bad not in page.text, bad
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+
+    flagged = coordinator.get(f"{portal}/mail/{review['id']}")
+    assert 'id="mail-auth" class="error"' in flagged.text and "NOT verified (dkim=fail, spf=fail)" in flagged.text
+    assert "directie@school.example" in flagged.text
+
+    # scope: another network's coordinator gets 404, an analyst 403, nobody sees an unknown mail
+    assert login("coord.kiel").get(f"{portal}/mail/{review['id']}").status_code == 404
+    assert login("analist").get(f"{portal}/mail/{review['id']}").status_code == 403
+    assert coordinator.get(f"{portal}/mail/00000000000000000000-unknown").status_code == 404
+
+    trail = amqp.rpc_call(uri, "intake", "audit_log",
+                          {"username": "admin", "role": "network_admin", "network": "mechelen"}, timeout=20)
+    reads = [e for e in trail["entries"] if e["record_type"] == "mail" and e["action"] == "read"]
+    assert {e["record_id"] for e in reads} == {quarantined["id"], review["id"]}
+    assert all(e["actor"] == "coord.mechelen" and e["purpose"] == "mail quarantine review"
+               and e["origin"] == "127.0.0.1" and "html" in e["fields"] for e in reads)
+    assert trail["chain"]["ok"]
