@@ -138,6 +138,17 @@ def postgres_database():
         drop()
 
 
+@contextmanager
+def database_of(kind: str, tmp_path, name: str):
+    """A URL of an empty database for one test: `sqlite` (a file in tmp_path) or `postgresql`
+    (a throw-away database), for tests that run on both."""
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path / f'{name}.db'}"
+    else:
+        with postgres_database() as url:
+            yield url
+
+
 def source_address_adapter(address: str):
     """A requests transport adapter that connects from another loopback address (127.0.0.0/8),
     so a test client gets a rate-limit budget of its own. Mount it on a requests.Session."""

@@ -9,7 +9,6 @@ import os
 import stat
 import subprocess
 import sys
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -19,19 +18,10 @@ from sqlalchemy.orm import sessionmaker
 from netsterk import audit
 from netsterk.db import make_engine, session_scope, upgrade
 from netsterk.settings import REPO_ROOT, get_settings
-from netsterk.testing import postgres_database
+from netsterk.testing import database_of
 from services.intake.models import AUDIT
 
 OLD = datetime(2019, 3, 1, 12, 0, tzinfo=timezone.utc)
-
-
-@contextmanager
-def intake_database(kind: str, tmp_path):
-    if kind == "sqlite":
-        yield f"sqlite:///{tmp_path / 'intake.db'}"
-    else:
-        with postgres_database() as url:
-            yield url
 
 
 @pytest.fixture
@@ -59,7 +49,7 @@ def cli(url: str, *args: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_archive_moves_old_entries_and_both_chains_still_verify(kind, env, tmp_path):
-    with intake_database(kind, tmp_path) as url:
+    with database_of(kind, tmp_path, "intake") as url:
         upgrade("intake", url)
         engine = make_engine(url)
         factory = sessionmaker(engine, expire_on_commit=False)

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from netsterk import ratelimit
 from netsterk.db import make_engine, upgrade
 from netsterk.settings import REPO_ROOT
-from netsterk.testing import free_port, postgres_database, wait_until
+from netsterk.testing import database_of, free_port, wait_until
 
 HAMMER = """
 import sys
@@ -32,15 +32,6 @@ for _ in range(hits):
         allowed += ratelimit.hit(connection, table, "shared-key", limit=limit, window=600).allowed
 print(allowed)
 """
-
-
-@contextmanager
-def database(kind: str, tmp_path):
-    if kind == "sqlite":
-        yield f"sqlite:///{tmp_path / 'intake.db'}"
-    else:
-        with postgres_database() as url:
-            yield url
 
 
 def env_for(tmp_path, url: str, **extra) -> dict:
@@ -79,7 +70,7 @@ def test_window_limit_lock_clear_and_purge(tmp_path):
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_two_processes_hitting_one_key_lose_no_hit(kind, tmp_path):
-    with database(kind, tmp_path) as url:
+    with database_of(kind, tmp_path, "intake") as url:
         upgrade("intake", url)
         runs = [subprocess.Popen([sys.executable, "-c", HAMMER, url, "60", "70"], cwd=REPO_ROOT,
                                  env=env_for(tmp_path, url), stdout=subprocess.PIPE, text=True)
@@ -131,7 +122,7 @@ def intake_instances(tmp_path, url: str, amqp_uri: str, count: int = 2):
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_two_intake_instances_share_one_budget_per_client(kind, tmp_path, amqp_uri):
-    with database(kind, tmp_path) as url, intake_instances(tmp_path, url, amqp_uri) as (first, second):
+    with database_of(kind, tmp_path, "intake") as url, intake_instances(tmp_path, url, amqp_uri) as (first, second):
         statuses = [requests.post(f"{(first, second)[i % 2]}/referrals/new", data={"network": "mechelen"},
                                   timeout=10).status_code for i in range(5)]
         assert 429 not in statuses, statuses      # 5 a minute, spread over both instances
