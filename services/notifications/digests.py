@@ -98,11 +98,11 @@ def coordinator_lists(factory, network: str, now: datetime) -> tuple[list, list]
     return due, overdue
 
 
-def daily_digests(factory, send, *, now: datetime | None = None, coordinator_email: str,
+def daily_digests(factory, send, *, now: datetime | None = None, coordinator_address,
                   base_url: str, language=lambda network, to, template: "nl") -> list[dict]:
-    """One digest per network with something due today or overdue; `send(request)` is
-    send_email, `language(network, to, template)` the recipient's language. Returns what was
-    asked to be sent."""
+    """One digest per network with something due today or overdue, to that network's
+    coordinators (`coordinator_address(network)`); `send(request)` is send_email,
+    `language(network, to, template)` the recipient's language. Returns what was asked to be sent."""
     now = now or utcnow()
     date = now.astimezone(ZONE).date().isoformat()
     with session_scope(factory) as session:
@@ -113,8 +113,9 @@ def daily_digests(factory, send, *, now: datetime | None = None, coordinator_ema
         if not due and not overdue:
             continue
         ref = f"{network}-{date}"
-        lang = language(network, coordinator_email, "coordinator_digest")
-        request = {"idempotency_key": f"digest:daily:{network}:{date}", "to": coordinator_email,
+        to = coordinator_address(network)
+        lang = language(network, to, "coordinator_digest")
+        request = {"idempotency_key": f"digest:daily:{network}:{date}", "to": to,
                    "template": "coordinator_digest", "lang": lang, "network": network,
                    "referral_ref": ref, "correlation_id": None,
                    "context": {"date": date, "due_count": str(len(due)), "overdue_count": str(len(overdue)),

@@ -20,6 +20,7 @@ from netsterk.contracts import (
 from netsterk.i18n import LANGUAGES
 from netsterk.logging import get_logger, log_context
 from netsterk.nameko_support import Database, consume_once, erase_and_confirm, health_report
+from netsterk.coordinators import coordinator_address
 from netsterk.settings import get_settings
 from services.notifications import digests, domain, invitations, mailer, templates, webhooks
 from services.notifications.models import ProcessedMessage, TemplateOverride
@@ -127,9 +128,11 @@ class NotificationsService:
         result = domain.record_bounce(self.db, report)
         if result.get("recorded") and result["first"] and result["template"] != "coordinator_bounce":
             settings = get_settings()
+            to = coordinator_address(result["network"], settings)
             self.send_email({
-                "idempotency_key": f"bounce:{result['mail_id']}", "to": settings.coordinator_email,
-                "template": "coordinator_bounce", "lang": "nl", "network": result["network"],
+                "idempotency_key": f"bounce:{result['mail_id']}", "to": to,
+                "template": "coordinator_bounce", "lang": self._language(result["network"], to, "coordinator_bounce"),
+                "network": result["network"],
                 "referral_ref": result["referral_ref"], "correlation_id": result.get("correlation_id"),
                 "context": {"template_name": result["template"], "reason": result["reason"],
                             "failed_url": settings.portal_url + "/notifications/failed"}})
@@ -250,7 +253,7 @@ class NotificationsService:
         settings = get_settings()
         at = datetime.fromisoformat(now) if now else None
         return digests.daily_digests(self.db, self._send_quietly, now=at,
-                                     coordinator_email=settings.coordinator_email,
+                                     coordinator_address=coordinator_address,
                                      base_url=settings.portal_url, language=self._language)
 
     @rpc

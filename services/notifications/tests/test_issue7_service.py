@@ -130,9 +130,15 @@ def _publish(uri, event_type, payload, message_id):
 
 
 def test_daily_digest_and_weekly_overview_from_events_sent_once(run_service, amqp_uri, smtp_server,
-                                                                 settings_env):
+                                                                 settings_env, tmp_path, monkeypatch):
+    from netsterk.settings import get_settings
     from services.matching.service import MatchingService
     from services.notifications.service import NotificationsService
+    # the network's own coordinators' mailbox (the bridge's workflow config), not the installation's
+    config = tmp_path / "workflow.yaml"
+    config.write_text("networks:\n  mechelen:\n    coordinator_email: meldpunt@mechelen.example\n")
+    monkeypatch.setenv("NETSTERK_WORKFLOW_CONFIG", str(config))
+    get_settings.cache_clear()
     run_service(MatchingService, HSDS_SCHEMA_DIR=str(SHARED_DIR / "hsds" / "schema"))
     run_service(NotificationsService, MAIL_RETRY_SECONDS=1, MAIL_RETRY_MAX_SECONDS=1)
     inbox = smtp_server()
@@ -158,7 +164,7 @@ def test_daily_digest_and_weekly_overview_from_events_sent_once(run_service, amq
                          "school_levels": ["secondary"], "capacity": 2}]}])
     with ServiceRpcProxy("notifications", {"AMQP_URI": amqp_uri}) as notifications:
         # the coordinators' mailbox reads English, the partner's contact address French
-        notifications.set_recipient_language("mechelen", "Coordinator@netsterk.example", "en", "admin")
+        notifications.set_recipient_language("mechelen", "Meldpunt@mechelen.example", "en", "admin")
         notifications.set_recipient_language("mechelen", "info@arktos.example", "fr", "admin")
 
         def digest():
@@ -168,7 +174,7 @@ def test_daily_digest_and_weekly_overview_from_events_sent_once(run_service, amq
         wait_until(lambda: len(inbox.messages) >= 1, timeout=20, what="the digest")
         assert digest()[0]["status"] == "duplicate"
         [mail] = inbox.messages
-        assert mail["To"] == "coordinator@netsterk.example"
+        assert mail["To"] == "meldpunt@mechelen.example"
         assert mail["Subject"] == "Overview of 2026-12-02: 1 due today, 1 overdue [mechelen-2026-12-02]"
         assert mail["Content-Language"] == "en"
         text = mail.get_body(("plain",)).get_content()
