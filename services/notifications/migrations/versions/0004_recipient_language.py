@@ -1,12 +1,12 @@
 """notifications (issue 7): the language each staff or partner address gets its e-mails in
 
-Revision ID: notifications_0004_recipient_lang
+Revision ID: notifications_0004
 """
 import sqlalchemy as sa
 from alembic import op
 
 
-revision = "notifications_0004_recipient_lang"
+revision = "notifications_0004"
 down_revision = "notifications_0003"
 branch_labels = None
 depends_on = None
