@@ -32,8 +32,10 @@ import inspect
 import re
 import signal
 import socket
+import sys
 import threading
 import time
+import traceback
 
 import kombu
 from kombu import Exchange, Queue
@@ -67,6 +69,10 @@ ERASE_METHOD = "erase_referral"
 ERASED_QUEUE = event_queue_name(INTAKE, REFERRAL_ERASED, BRIDGE, ERASE_METHOD)
 METHOD_OF_QUEUE = {EVENT_QUEUE: START_METHOD, ERASED_QUEUE: ERASE_METHOD}
 DELETE_WAIT_SECONDS = 10.0   # Temporal deletes asynchronously: how long to wait for it
+# the AMQP thread beats at least every second (drain timeout) and every blocking step it takes
+# is bounded by the call timeout: silence this long means it hangs (the process then leaves,
+# with the thread's stack in the log, so its supervisor starts it again)
+STALL_SECONDS = 180.0
 RETRY_EXCHANGE = Exchange(f"{BRIDGE}.retry", type="fanout", durable=True)
 RETRY_QUEUE = f"{BRIDGE}.retry"
 RETRY_DELAY_MS = 2000
@@ -141,6 +147,7 @@ class Bridge:
         self.connection: kombu.Connection | None = None
         # RPC calls running on the loop: (future, started, message, producer, method)
         self.pending: list = []
+        self.beat = time.monotonic()   # the AMQP thread's last sign of life (see stalled())
 
     # ------------------------------------------------------------ Temporal side (asyncio)
 
@@ -547,6 +554,7 @@ class Bridge:
                         self.ready.set()
                         log.info("bridge consuming", event_queue=EVENT_QUEUE, rpc_queue=rpc_queue.name)
                         while not stop.is_set():
+                            self.beat = time.monotonic()
                             try:
                                 connection.drain_events(timeout=0.02 if self.pending else 1.0)
                             except socket.timeout:
@@ -558,6 +566,22 @@ class Bridge:
                 self.ready.clear()
                 log.warning("broker connection lost; reconnecting", error=str(exc))
                 time.sleep(1.0)
+                self.beat = time.monotonic()
+
+
+class BridgeStalled(RuntimeError):
+    """The AMQP thread gave no sign of life for STALL_SECONDS."""
+
+
+def stalled(bridge: Bridge, thread: threading.Thread, *, now: float | None = None,
+            limit: float = STALL_SECONDS) -> str | None:
+    """Where the AMQP thread hangs (its stack: code locations only), or None while it beats."""
+    silent = (time.monotonic() if now is None else now) - bridge.beat
+    if silent < limit or not thread.is_alive():
+        return None
+    frame = sys._current_frames().get(thread.ident)
+    where = "".join(traceback.format_stack(frame)) if frame is not None else "(no frame)"
+    return f"no sign of life for {silent:.0f} s; the thread is at:\n{where}"
 
 
 async def main() -> None:
@@ -583,7 +607,10 @@ async def main() -> None:
         try:
             await asyncio.wait_for(stopping.wait(), timeout=1.0)
         except asyncio.TimeoutError:
-            continue
+            hang = stalled(bridge, thread)
+            if hang is not None:
+                log.error("bridge_stalled", where=hang)
+                raise BridgeStalled(hang)
     log.info("bridge stopping")
     stop.set()
     await asyncio.to_thread(thread.join, 10)

@@ -221,3 +221,31 @@ def test_a_slow_call_does_not_hold_up_the_others():
         time.sleep(0.01)
     assert slow.acked and producer.published[1][0]["result"] == {"referral_id": "r1"}
     loop.call_soon_threadsafe(loop.stop)
+
+
+def test_a_hanging_amqp_thread_is_noticed_with_where_it_hangs():
+    import threading
+    import time
+
+    from workflows.bridge import STALL_SECONDS, stalled
+
+    bridge = DownBridge(UNAVAILABLE)
+    release = threading.Event()
+
+    def hangs_in_a_blocking_call():
+        release.wait()
+
+    thread = threading.Thread(target=hangs_in_a_blocking_call, daemon=True)
+    thread.start()
+    try:
+        assert stalled(bridge, thread) is None                          # it beat just now
+        later = bridge.beat + STALL_SECONDS + 1
+        where = stalled(bridge, thread, now=later)
+        assert where.startswith(f"no sign of life for {STALL_SECONDS + 1:.0f} s")
+        assert "hangs_in_a_blocking_call" in where                       # the thread's own stack
+        bridge.beat = time.monotonic()
+        assert stalled(bridge, thread) is None
+    finally:
+        release.set()
+        thread.join(5)
+    assert stalled(bridge, thread, now=bridge.beat + STALL_SECONDS + 1) is None   # ended, not hung
