@@ -529,15 +529,19 @@ class Bridge:
         """Serve both queues until `stop` is set; reconnect when the broker goes away."""
         while not stop.is_set():
             try:
-                with connect(self.amqp_uri) as connection:
+                # publishing has a connection of its own: waiting for a publish confirm on the
+                # consuming connection reads its frames, so a delivery arriving meanwhile runs a
+                # callback inside the wait whose publish can take the outer one's (coalesced) ack
+                # and leave the outer wait hanging for ever
+                with connect(self.amqp_uri) as connection, connect(self.amqp_uri) as publishing:
                     channel = connection.channel()
                     channel.basic_qos(0, RPC_PREFETCH, False)
                     self.pending = []   # unacked calls of a lost connection come again
-                    self.connection = connection
+                    self.connection = publishing
                     dead_letter_queue(EVENT_QUEUE)(channel).declare()
                     dead_letter_queue(ERASED_QUEUE)(channel).declare()
                     retry_queue()(channel).declare()
-                    producer = kombu.Producer(channel)
+                    producer = kombu.Producer(publishing.channel())
                     self.producer = producer
                     events = kombu.Consumer(channel, queues=[event_queue()], accept=["json"],
                                             callbacks=[self.on_event],

@@ -335,6 +335,24 @@ async def test_bridge_starts_once_serves_rpc_and_dead_letters(amqp_uri, temporal
                and "categories must be a list of strings" in d["error"] for d in dead)
     assert any(d["body"] == "not json" and d["error"].startswith("undecodable message") for d in dead)
 
+    # a burst of them: each dead letter's publish confirm is awaited while more deliveries arrive
+    # (they once nested inside that wait, took its ack, and the bridge hung for ever)
+    def burst(n: int) -> None:
+        with connect(amqp_uri) as connection:
+            producer = kombu.Producer(connection.channel())
+            for number in range(n):
+                producer.publish({"burst": number}, exchange=event_exchange(INTAKE),
+                                 routing_key=REFERRAL_SUBMITTED, serializer="json", delivery_mode=2)
+    await asyncio.to_thread(burst, 300)
+
+    def parked_burst() -> bool:
+        with connect(amqp_uri) as connection:
+            _, count, _ = connection.channel().queue_declare(f"{EVENT_QUEUE}.dlq", passive=True)
+        return count >= 300
+    await asyncio.to_thread(wait_until, parked_burst, timeout=60, what="300 dead letters of a burst")
+    assert (await call(amqp_uri, "health"))["status"] == "ok"
+    assert len(await asyncio.to_thread(drain, amqp_uri, f"{EVENT_QUEUE}.dlq")) == 300
+
     # SIGTERM stops the bridge cleanly
     bridge_process.terminate()
     assert await asyncio.to_thread(bridge_process.wait, 20) == 0
