@@ -10,7 +10,7 @@ import subprocess
 import time
 import urllib.parse
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import requests
 
@@ -189,10 +189,8 @@ def erasure_receipts(amqp_uri: str, service: str):
         def take(count: int = 1, timeout: float = 30.0) -> list:
             with connection.SimpleQueue(name, no_ack=True) as simple:
                 def enough():
-                    try:
+                    with suppress(simple.Empty):
                         received.append(simple.get(block=True, timeout=0.5).payload)
-                    except simple.Empty:
-                        pass
                     return len(received) >= count
                 wait_until(enough, timeout=timeout, what=f"{count} erasure receipt(s) of {service}")
             taken = received[:count]

@@ -5,6 +5,7 @@ intake and notifications answer here from a small kombu RPC responder (this proc
 load nameko); the whole path with the real services runs in tests/test_privacy_e2e.py."""
 from __future__ import annotations
 
+import contextlib
 import threading
 
 import kombu
@@ -59,10 +60,8 @@ def services(amqp_uri):
                                 callbacks=[lambda body, message: answer(body, message, producer)]):
                 ready.set()
                 while not stop.is_set():
-                    try:
+                    with contextlib.suppress(TimeoutError):
                         connection.drain_events(timeout=0.2)
-                    except TimeoutError:
-                        pass
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()

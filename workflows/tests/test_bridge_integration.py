@@ -4,6 +4,7 @@ activity (pointed at the test vhost) while e-mail and ranking are faked."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -154,6 +155,20 @@ async def call(amqp_uri, method, *args):
     return await asyncio.to_thread(rpc_call, amqp_uri, BRIDGE, method, *args, timeout=20)
 
 
+async def state_reached(amqp_uri: str, referral_id: str, state: str, *, tries: int = 200,
+                        pause: float = 0.1) -> dict | None:
+    """The bridge's snapshot once the referral is in `state` (the workflow may not exist yet:
+    the bridge answers RemoteError meanwhile), or the last snapshot seen after `tries`."""
+    snap = None
+    for _ in range(tries):
+        with contextlib.suppress(RemoteError):
+            snap = await call(amqp_uri, "get_referral", referral_id)
+            if snap["state"] == state:
+                return snap
+        await asyncio.sleep(pause)
+    return snap
+
+
 async def test_bridge_starts_once_serves_rpc_and_dead_letters(amqp_uri, temporal_address, task_queue,
                                                               bridge_process):
     emails: list[EmailRequest] = []
@@ -247,13 +262,7 @@ async def test_bridge_starts_once_serves_rpc_and_dead_letters(amqp_uri, temporal
             # a second referral: a question through a link, then merged into the first
             second_id = uuid.uuid4().hex
             await asyncio.to_thread(publish, amqp_uri, submitted(second_id))
-            for _ in range(200):
-                try:
-                    if (await call(amqp_uri, "get_referral", second_id))["state"] == "triage":
-                        break
-                except RemoteError:
-                    pass
-                await asyncio.sleep(0.1)
+            await state_reached(amqp_uri, second_id, "triage")
             await call(amqp_uri, "act", second_id, "ask_information",
                        {"by": "coord-1", "question": "Welke klas?"}, "cmd-q")
             for _ in range(100):
@@ -288,13 +297,7 @@ async def test_bridge_starts_once_serves_rpc_and_dead_letters(amqp_uri, temporal
             draft = submitted(draft_id, draft=True, categories=[], postcode=None, age=None,
                               school_level=None, school_efforts_done=False, channel="email")
             await asyncio.to_thread(publish, amqp_uri, draft)
-            for _ in range(200):
-                try:
-                    if (await call(amqp_uri, "get_referral", draft_id))["state"] == "draft":
-                        break
-                except RemoteError:
-                    pass
-                await asyncio.sleep(0.1)
+            await state_reached(amqp_uri, draft_id, "draft")
             completed = submitted(draft_id, categories=["motivation"], age=16)
             await asyncio.to_thread(publish, amqp_uri, completed)
             await asyncio.to_thread(publish, amqp_uri, completed)        # redelivered: completes once
@@ -420,15 +423,7 @@ async def test_start_waits_while_temporal_is_down_and_refusals_are_dead_lettered
         async with Worker(client, task_queue=task_queue, workflows=[ReferralWorkflow],
                           activities=[send_email, real.publish_state_change, real.publish_workflow_event],
                           activity_executor=executor):
-            snap = None
-            for _ in range(300):
-                try:
-                    snap = await call(amqp_uri, "get_referral", referral_id)
-                    if snap["state"] == "triage":
-                        break
-                except RemoteError:
-                    pass
-                await asyncio.sleep(0.2)
+            snap = await state_reached(amqp_uri, referral_id, "triage", tries=300, pause=0.2)
             assert snap and snap["state"] == "triage"
     parked = await asyncio.to_thread(drain, amqp_uri, f"{EVENT_QUEUE}.dlq")
     assert not [d for d in parked if isinstance(d.get("body"), dict)
@@ -471,13 +466,7 @@ async def test_erasure_deletes_the_workflow_and_its_history_and_confirms(
                           activity_executor=executor):
             referral_id = uuid.uuid4().hex
             await asyncio.to_thread(publish, amqp_uri, submitted(referral_id))
-            for _ in range(200):
-                try:
-                    if (await call(amqp_uri, "get_referral", referral_id))["state"] == "triage":
-                        break
-                except RemoteError:
-                    pass
-                await asyncio.sleep(0.1)
+            await state_reached(amqp_uri, referral_id, "triage")
             handle = client.get_workflow_handle(workflow_id(referral_id))
             assert (await handle.describe()).status.name == "RUNNING"
 
